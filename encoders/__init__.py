@@ -1,0 +1,1 @@
+"""PE-AV-style audio/video/text encoders (see issue: encoders)."""

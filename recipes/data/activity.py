@@ -1,0 +1,50 @@
+"""Activity spans (when a source is sounding) from its waveform, on the 40 ms frame grid."""
+
+from __future__ import annotations
+
+import numpy as np
+
+FRAME_SECONDS = 0.04
+
+
+def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, abs_db: float = -60.0,
+                   max_gap: int = 2, min_len: int = 2) -> np.ndarray:
+    """Boolean per 40 ms frame: louder than ``rel_db`` below the clip's loudest frame and ``abs_db`` dBFS.
+
+    Gaps of at most ``max_gap`` frames are closed and runs shorter than ``min_len`` dropped, so a
+    span is one sounding event, not every gap between two notes.
+    """
+    hop = int(round(FRAME_SECONDS * sample_rate))
+    n = int(np.ceil(len(wave) / hop))
+    padded = np.zeros(n * hop, dtype=np.float64)
+    padded[: len(wave)] = wave
+    db = 10 * np.log10(np.mean(padded.reshape(n, hop) ** 2, axis=1) + 1e-20)
+    active = (db > db.max() + rel_db) & (db > abs_db)
+    runs = _runs(active)
+    for (a0, a1), (b0, _) in zip(runs, runs[1:]):
+        if b0 - a1 <= max_gap:
+            active[a1:b0] = True
+    for a, b in _runs(active):
+        if b - a < min_len:
+            active[a:b] = False
+    return active
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def spans_from_frames(mask: np.ndarray) -> list[list[float]]:
+    return [[round(a * FRAME_SECONDS, 2), round(b * FRAME_SECONDS, 2)] for a, b in _runs(np.asarray(mask, bool))]
+
+
+def frames_from_spans(spans, n_frames: int) -> np.ndarray:
+    mask = np.zeros(n_frames, dtype=bool)
+    for a, b in spans:
+        mask[int(round(a / FRAME_SECONDS)): int(round(b / FRAME_SECONDS))] = True
+    return mask
+
+
+def activity_spans(wave: np.ndarray, sample_rate: int) -> list[list[float]]:
+    return spans_from_frames(frame_activity(wave, sample_rate))

@@ -1,0 +1,1 @@
+"""Query-conditioned source separation (see issue: separation)."""

@@ -1,0 +1,269 @@
+"""Audio and video I/O shared by every part of SoundSift.
+
+Audio comes back as float32 ``[channels, samples]`` tensors, video as uint8 ``[T, 3, H, W]``.
+wav/flac/ogg go through libsndfile (soundfile); every other container (mp3, m4a, mp4, mkv,
+webm, ...) is decoded by the ffmpeg binary, which torchaudio 2.9 would need anyway (via
+torchcodec) and which keeps decoding identical across formats.
+Writes are atomic: a temp file in the target folder, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from soundsift.errors import MediaError
+
+SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg"}
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
+
+
+def _require_binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise MediaError(f"'{name}' is not installed; SoundSift needs it to read this format (apt-get install ffmpeg)")
+    return found
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise MediaError(f"{path}: no such file")
+    if path.is_dir():
+        raise MediaError(f"{path}: is a folder, not a media file")
+    if path.stat().st_size == 0:
+        raise MediaError(f"{path}: file is empty")
+
+
+def probe(path: str | os.PathLike) -> dict:
+    """ffprobe's view of a media file: ``{"audio": stream|None, "video": stream|None, "duration": s}``."""
+    path = Path(path)
+    _check_file(path)
+    cmd = [_require_binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise MediaError(f"{path}: not a readable media file (corrupt, truncated or not audio/video)")
+    info = json.loads(proc.stdout or "{}")
+    streams = info.get("streams", [])
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    video = next(
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
+    if audio is None and video is None:
+        raise MediaError(f"{path}: not a readable media file (no audio or video stream)")
+    duration = float(info.get("format", {}).get("duration", "nan") or "nan")
+    return {"audio": audio, "video": video, "duration": duration}
+
+
+def _validate_wave(path: Path, wave: np.ndarray) -> None:
+    if wave.size == 0 or wave.shape[-1] == 0:
+        raise MediaError(f"{path}: contains no audio samples (zero length)")
+    if not np.isfinite(wave).all():
+        raise MediaError(f"{path}: contains NaN or Inf samples")
+
+
+def _wav_is_truncated(path: Path, info: sf._SoundFileInfo) -> bool:
+    """libsndfile silently reads what is there; compare the declared data size with the real one."""
+    if info.format != "WAV" or info.subtype in ("IMA_ADPCM", "MS_ADPCM", "GSM610"):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, size = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            return size != 0xFFFFFFFF and pos + 8 + size > path.stat().st_size
+        pos += 8 + size + (size & 1)
+    return False
+
+
+def _load_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        info = sf.info(str(path))
+        if _wav_is_truncated(path, info):
+            raise MediaError(f"{path}: truncated audio file (data ends before its header says)")
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except MediaError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+        raise MediaError(f"{path}: not a readable audio file (corrupt or not {path.suffix[1:]}): {err}") from None
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+def _load_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
+    info = probe(path)
+    stream = info["audio"]
+    if stream is None:
+        raise MediaError(f"{path}: has no audio track")
+    rate = int(stream.get("sample_rate") or 0)
+    channels = int(stream.get("channels") or 0)
+    if rate <= 0 or channels <= 0:
+        raise MediaError(f"{path}: audio track has no sample rate or channels (corrupt?)")
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+           "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        raise MediaError(f"{path}: audio track could not be decoded (corrupt or truncated)")
+    if proc.stderr.strip() and b"Invalid data" in proc.stderr:
+        raise MediaError(f"{path}: audio track is corrupt or truncated")
+    data = np.frombuffer(proc.stdout, dtype="<f4")
+    data = data[: len(data) - len(data) % channels].reshape(-1, channels).T
+    return np.ascontiguousarray(data), rate
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bool = False) -> tuple[torch.Tensor, int]:
+    """Load any supported audio file or the audio track of a video.
+
+    Returns ``(wave [C, T] float32, rate)``; resampled to ``sample_rate`` and/or down-mixed when asked.
+    Raises MediaError with a one-line reason for anything unusable.
+    """
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
+        data, rate = _load_soundfile(path)
+    else:
+        data, rate = _load_ffmpeg(path)
+    _validate_wave(path, data)
+    wave = torch.from_numpy(data.copy())
+    if mono and wave.shape[0] > 1:
+        wave = wave.mean(0, keepdim=True)
+    if sample_rate is not None and sample_rate != rate:
+        wave = resample(wave, rate, sample_rate)
+        rate = sample_rate
+    return wave, rate
+
+
+def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+    import torchaudio.functional as AF
+
+    if orig_rate == new_rate:
+        return wave
+    return AF.resample(wave, orig_rate, new_rate)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = False):
+    """Yield a temp path beside ``path`` (same suffix); move it into place only if the block succeeds."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise MediaError(f"{path}: already exists (use --force to overwrite)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_audio(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_rate: int,
+               subtype: str | None = None, overwrite: bool = False) -> Path:
+    """Write ``wave [C, T]`` (or ``[T]``) atomically; format from the suffix (wav/flac/ogg).
+
+    ``subtype`` defaults to 32-bit float for wav (lossless round trip) and 16-bit for flac.
+    """
+    path = Path(path)
+    data = wave.detach().cpu().numpy() if isinstance(wave, torch.Tensor) else np.asarray(wave)
+    if data.ndim == 1:
+        data = data[None]
+    if data.ndim != 2 or data.shape[-1] == 0:
+        raise MediaError(f"{path}: refusing to write audio of shape {tuple(data.shape)}")
+    if data.dtype != np.int16:  # int16 is written as-is (exact 16-bit samples); all else as float32
+        data = data.astype(np.float32)
+        if not np.isfinite(data).all():
+            raise MediaError(f"{path}: refusing to write NaN/Inf samples")
+    if path.suffix.lower() not in SOUNDFILE_EXTENSIONS:
+        raise MediaError(f"{path}: can only write {sorted(SOUNDFILE_EXTENSIONS)} audio")
+    if subtype is None:
+        subtype = {".wav": "FLOAT", ".flac": "PCM_16", ".ogg": "VORBIS"}[path.suffix.lower()]
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        sf.write(str(tmp), np.ascontiguousarray(data.T), int(sample_rate), subtype=subtype)
+    return path
+
+
+@dataclass
+class Video:
+    frames: torch.Tensor      # uint8 [T, 3, H, W]
+    timestamps: torch.Tensor  # float64 [T], seconds
+    fps: float
+
+
+def _parse_rate(text: str | None) -> float:
+    if not text or text in ("0/0",):
+        return 0.0
+    num, _, den = text.partition("/")
+    return float(num) / float(den or 1)
+
+
+def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tuple[int, int] | None = None,
+               max_frames: int | None = None) -> Video:
+    """Decode RGB frames (optionally resampled to ``fps`` and resized to ``size`` = (H, W) or square)."""
+    path = Path(path)
+    info = probe(path)
+    stream = info["video"]
+    if stream is None:
+        raise MediaError(f"{path}: has no video track")
+    width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+    if width <= 0 or height <= 0:
+        raise MediaError(f"{path}: video track has no frame size (corrupt?)")
+    native_fps = _parse_rate(stream.get("avg_frame_rate")) or _parse_rate(stream.get("r_frame_rate"))
+    out_fps = float(fps or native_fps or 25.0)
+    filters = [f"fps={out_fps}"]
+    if size is not None:
+        height, width = (size, size) if isinstance(size, int) else size
+        filters.append(f"scale={width}:{height}")
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+           "-vf", ",".join(filters), "-f", "rawvideo", "-pix_fmt", "rgb24"]
+    if max_frames is not None:
+        cmd += ["-frames:v", str(int(max_frames))]
+    proc = subprocess.run(cmd + ["-"], capture_output=True)
+    frame_bytes = width * height * 3
+    if proc.returncode != 0 or len(proc.stdout) < frame_bytes:
+        raise MediaError(f"{path}: video track could not be decoded (corrupt or truncated)")
+    count = len(proc.stdout) // frame_bytes
+    frames = np.frombuffer(proc.stdout[: count * frame_bytes], dtype=np.uint8).reshape(count, height, width, 3)
+    frames = torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).contiguous()
+    timestamps = torch.arange(count, dtype=torch.float64) / out_fps
+    return Video(frames=frames, timestamps=timestamps, fps=out_fps)
+
+
+def save_video(path: str | os.PathLike, frames: torch.Tensor | np.ndarray, fps: float,
+               audio: torch.Tensor | np.ndarray | None = None, sample_rate: int | None = None,
+               overwrite: bool = False, crf: int = 28) -> Path:
+    """Write an H.264/AAC mp4 from uint8 frames ``[T, 3, H, W]`` and optional audio ``[C, S]``."""
+    path = Path(path)
+    arr = frames.detach().cpu().numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    if arr.ndim != 4 or arr.shape[1] != 3 or arr.shape[0] == 0:
+        raise MediaError(f"{path}: frames must be uint8 [T, 3, H, W], got {tuple(arr.shape)}")
+    n, _, h, w = arr.shape
+    if h % 2 or w % 2:
+        raise MediaError(f"{path}: frame height and width must be even for H.264, got {h}x{w}")
+    raw = np.ascontiguousarray(arr.astype(np.uint8).transpose(0, 2, 3, 1)).tobytes()
+    ffmpeg = _require_binary("ffmpeg")
+    with tempfile.TemporaryDirectory() as tmpdir, atomic_path(path, overwrite=overwrite) as tmp:
+        cmd = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+               "-r", str(fps), "-i", "-"]
+        if audio is not None:
+            if sample_rate is None:
+                raise MediaError(f"{path}: audio given without its sample rate")
+            wav = Path(tmpdir) / "audio.wav"
+            save_audio(wav, audio, sample_rate, overwrite=True)
+            cmd += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
+        cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        proc = subprocess.run(cmd, input=raw, capture_output=True)
+        if proc.returncode != 0:
+            raise MediaError(f"{path}: ffmpeg could not write the video: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return path
