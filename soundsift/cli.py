@@ -17,13 +17,53 @@ def _data_build(args: argparse.Namespace) -> None:
     print(manifest)
 
 
+def _load_encoder(path):
+    from encoders import PEAVEncoder
+
+    return PEAVEncoder.from_pretrained(path)
+
+
+def _eval_encoders(args: argparse.Namespace) -> None:
+    from recipes.encoders.evaluate import to_markdown, write_report, evaluate
+
+    result = evaluate(_load_encoder(args.model), args.data, args.split, limit=args.limit, progress=not args.quiet)
+    title = f"Encoders on {args.data} ({args.split})"
+    out = args.out or os.path.join("runs", "eval", f"encoders-{os.path.basename(os.path.normpath(args.data))}-{args.split}")
+    js, md = write_report(result, out, title)
+    print(to_markdown(result, title))
+    print(f"wrote {js} and {md}")
+
+
+def _spans(args: argparse.Namespace) -> None:
+    from soundsift.io import load_audio
+
+    wave, rate = load_audio(args.file)
+    encoder = _load_encoder(args.model)
+    for text in args.text:
+        found = encoder.spans(wave, rate, text, threshold=args.threshold)
+        shown = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in found) or "none"
+        print(f"{text}: {shown}")
+
+
+def _classify(args: argparse.Namespace) -> None:
+    from soundsift.io import load_audio
+
+    wave, rate = load_audio(args.file)
+    encoder = _load_encoder(args.model)
+    audio = encoder.embed_audio(wave, rate)
+    texts = encoder.embed_text(args.labels)
+    scores = (audio @ texts.T)[0]
+    for i in scores.argsort(descending=True).tolist():
+        print(f"{scores[i].item():+.3f}  {args.labels[i]}")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="soundsift", description="Prompt-driven audio source separation.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="build the training corpus").add_subparsers(dest="data_command", required=True)
     b = data.add_parser("build", help="render sources, mixtures and scenes; write manifest.jsonl")
-    b.add_argument("--preset", choices=["tiny", "small", "full", "examples"], default="tiny")
+    b.add_argument("--preset", choices=["tiny", "small", "full", "test", "examples"], default="tiny")
     b.add_argument("--out", required=True, help="output folder (resumes an interrupted build of the same settings)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
@@ -32,6 +72,29 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_data_build)
+
+    ev = sub.add_parser("eval", help="evaluate a model on a corpus split").add_subparsers(dest="eval_command", required=True)
+    e = ev.add_parser("encoders", help="zero-shot accuracy, retrieval, video->audio, span F1")
+    e.add_argument("--data", required=True, help="corpus folder (with manifest.jsonl)")
+    e.add_argument("--split", default="test", choices=["train", "val", "test"])
+    e.add_argument("--model", default=None, help="encoder folder (default: the shipped one)")
+    e.add_argument("--limit", type=int, default=None, help="only the first N mixtures")
+    e.add_argument("--out", default=None, help="report folder (default: runs/eval/...)")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=_eval_encoders)
+
+    sp = sub.add_parser("spans", help="print when a described sound is active")
+    sp.add_argument("file")
+    sp.add_argument("--text", action="append", required=True, help="description (repeatable)")
+    sp.add_argument("--threshold", type=float, default=None)
+    sp.add_argument("--model", default=None)
+    sp.set_defaults(func=_spans)
+
+    c = sub.add_parser("classify", help="rank text labels by how well they describe a file")
+    c.add_argument("file")
+    c.add_argument("--labels", nargs="+", required=True)
+    c.add_argument("--model", default=None)
+    c.set_defaults(func=_classify)
     return parser
 
 

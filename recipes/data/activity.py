@@ -20,23 +20,24 @@ def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, ab
     padded[: len(wave)] = wave
     db = 10 * np.log10(np.mean(padded.reshape(n, hop) ** 2, axis=1) + 1e-20)
     active = (db > db.max() + rel_db) & (db > abs_db)
-    runs = _runs(active)
-    for (a0, a1), (b0, _) in zip(runs, runs[1:]):
+    found = runs(active)
+    for (_, a1), (b0, _) in zip(found, found[1:]):
         if b0 - a1 <= max_gap:
             active[a1:b0] = True
-    for a, b in _runs(active):
+    for a, b in runs(active):
         if b - a < min_len:
             active[a:b] = False
     return active
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) frame indices of each run of True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def spans_from_frames(mask: np.ndarray) -> list[list[float]]:
-    return [[round(a * FRAME_SECONDS, 2), round(b * FRAME_SECONDS, 2)] for a, b in _runs(np.asarray(mask, bool))]
+    return [[round(a * FRAME_SECONDS, 2), round(b * FRAME_SECONDS, 2)] for a, b in runs(np.asarray(mask, bool))]
 
 
 def frames_from_spans(spans, n_frames: int) -> np.ndarray:

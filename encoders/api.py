@@ -1,0 +1,169 @@
+"""``PEAVEncoder``: the encoder as the rest of SoundSift uses it (any rate, channels, length)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from soundsift.errors import SoundSiftError
+from soundsift.io import resample
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
+MIN_SECONDS = 0.2
+WINDOW_SECONDS = 10.0  # long audio is embedded window by window (attention cost grows with length)
+SILENCE_PEAK = 1e-4
+
+
+def normalize_level(wave: torch.Tensor, target_rms: float = 0.05) -> torch.Tensor:
+    """Scale each row of [B, T] to a fixed RMS: embeddings should not depend on playback level."""
+    rms = wave.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp(min=1e-8)
+    return wave * (target_rms / rms)
+
+
+def windows(n: int, size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + size, n)) for s in range(0, n, size)]
+
+
+class PEAVEncoder:
+    """Text, audio and video embeddings in one L2-normalised space, plus frame-level activity."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.sample_rate = backend.sample_rate
+        self.embed_dim = backend.embed_dim
+
+    # --- loading -------------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None) -> "PEAVEncoder":
+        """``None``: the shipped default. Also loads official PE-AV checkpoints in transformers format."""
+        path = Path(path) if path is not None else DEFAULT_DIR
+        config = path / "config.json"
+        if not config.exists():
+            raise SoundSiftError(f"{path}: not a model folder (no config.json)")
+        model_type = json.loads(config.read_text()).get("model_type")
+        if model_type == "soundsift_peav":
+            from encoders.modeling import PEAVModel
+
+            return cls(NativeBackend(PEAVModel.from_pretrained(path)))
+        if model_type in ("pe_audio", "pe_audio_video"):
+            from encoders.official import OfficialBackend
+
+            return cls(OfficialBackend(path))
+        raise SoundSiftError(f"{path}: unknown model_type {model_type!r}")
+
+    def save_pretrained(self, path: str | Path) -> Path:
+        return self.backend.save_pretrained(path)
+
+    # --- input checks --------------------------------------------------------------------
+    def _audio_batch(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        wave = torch.as_tensor(wave, dtype=torch.float32)
+        if wave.dim() == 1:
+            wave = wave[None]
+        if wave.dim() == 2:
+            wave = wave[None]
+        if wave.dim() != 3:
+            raise SoundSiftError(f"audio must be [C, T] or [B, C, T], got shape {tuple(wave.shape)}")
+        if wave.shape[-1] < MIN_SECONDS * sample_rate:
+            raise SoundSiftError(f"audio is too short ({wave.shape[-1] / sample_rate:.3f} s; need {MIN_SECONDS} s)")
+        if not torch.isfinite(wave).all():
+            raise SoundSiftError("audio contains NaN or Inf samples")
+        mono = resample(wave.mean(dim=1), int(sample_rate), self.sample_rate)
+        if (mono.abs().amax(dim=-1) < SILENCE_PEAK).any():
+            raise SoundSiftError("audio is silent: nothing to embed")
+        return mono
+
+    @staticmethod
+    def _texts(texts) -> list[str]:
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+            raise SoundSiftError("text prompt is empty")
+        return [t.strip() for t in texts]
+
+    # --- public API ----------------------------------------------------------------------
+    @torch.no_grad()
+    def embed_text(self, texts: list[str]) -> torch.Tensor:
+        return self.backend.embed_text(self._texts(texts))
+
+    @torch.no_grad()
+    def embed_audio(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        mono = self._audio_batch(wave, sample_rate)
+        size = int(WINDOW_SECONDS * self.sample_rate)
+        parts = []
+        for a, b in windows(mono.shape[-1], size):
+            if b - a < MIN_SECONDS * self.sample_rate and parts:
+                break  # a short tail adds nothing a whole window did not
+            parts.append(self.backend.embed_audio(mono[:, a:b]) * (b - a))
+        return F.normalize(torch.stack(parts).sum(0), dim=-1)
+
+    @torch.no_grad()
+    def embed_video(self, frames: torch.Tensor, fps: float, masks: torch.Tensor | None = None) -> torch.Tensor:
+        frames = torch.as_tensor(frames)
+        if frames.dim() == 4:
+            frames = frames[None]
+        if frames.dim() != 5 or frames.shape[2] != 3 or frames.shape[1] == 0:
+            raise SoundSiftError(f"frames must be uint8 [T, 3, H, W] or [B, T, 3, H, W], got {tuple(frames.shape)}")
+        b, t, _, h, w = frames.shape
+        if masks is None:
+            masks = torch.ones(b, t, h, w)
+        masks = torch.as_tensor(masks, dtype=torch.float32)
+        if masks.dim() == 3:
+            masks = masks[None]
+        if masks.shape != (b, t, h, w):
+            raise SoundSiftError(f"masks must be [T, H, W] matching the frames, got {tuple(masks.shape)}")
+        if fps <= 0:
+            raise SoundSiftError("fps must be positive")
+        target = self.backend.video_fps
+        idx = torch.arange(0, t, fps / target).long().clamp(max=t - 1) if abs(fps - target) > 1e-3 else torch.arange(t)
+        x = frames[:, idx].float() / 255.0 if frames.dtype == torch.uint8 else frames[:, idx].float()
+        return self.backend.embed_video(x, masks[:, idx])
+
+    @torch.no_grad()
+    def frame_scores(self, wave: torch.Tensor, sample_rate: int, texts: list[str]) -> torch.Tensor:
+        """Probability (0..1) that each text is active in each 40 ms frame: [N_text, N_frames]."""
+        texts = self._texts(texts)
+        mono = self._audio_batch(wave, sample_rate)[:1]
+        size = int(WINDOW_SECONDS * self.sample_rate)
+        n_frames = -(-mono.shape[-1] // self.backend.hop)
+        out = [self.backend.frame_scores(mono[:, a:b], texts) for a, b in windows(mono.shape[-1], size)]
+        return torch.cat(out, dim=-1)[:, :n_frames]
+
+    def spans(self, wave: torch.Tensor, sample_rate: int, text: str,
+              threshold: float | None = None) -> list[tuple[float, float]]:
+        """Time spans (seconds) where ``text`` is active, from :meth:`frame_scores`."""
+        from recipes.data.activity import runs
+
+        threshold = self.backend.frame_threshold if threshold is None else threshold
+        active = (self.frame_scores(wave, sample_rate, [text])[0] >= threshold).numpy()
+        step = self.backend.hop / self.sample_rate
+        return [(round(a * step, 3), round(b * step, 3)) for a, b in runs(active)]
+
+
+class NativeBackend:
+    """Our own PEAVModel (trained by recipes/encoders)."""
+
+    def __init__(self, model):
+        self.model = model.eval()
+        cfg = model.config
+        self.sample_rate, self.embed_dim, self.hop = cfg.sample_rate, cfg.embed_dim, cfg.hop
+        self.video_fps, self.frame_threshold = cfg.video_fps, cfg.frame_threshold
+
+    def save_pretrained(self, path):
+        return self.model.save_pretrained(path)
+
+    def embed_text(self, texts):
+        return self.model.embed_text_features(self.model.text_features(texts))
+
+    def embed_audio(self, mono):
+        return self.model.embed_audio(normalize_level(mono))[0]
+
+    def embed_video(self, frames, masks):
+        return self.model.embed_video(frames, masks)[0]
+
+    def frame_scores(self, mono, texts):
+        _, tokens = self.model.embed_audio(normalize_level(mono))
+        return torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts)))[0]

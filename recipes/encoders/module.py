@@ -1,0 +1,107 @@
+"""LightningModule that trains PEAVModel: sigmoid contrastive losses over modality pairs plus the
+frame-level (PE-A-Frame) activity loss."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from encoders.api import normalize_level
+from encoders.configuration import PEAVConfig
+from encoders.modeling import PEAVModel
+from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+
+
+class EncoderModule(L.LightningModule):
+    def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
+                 frame_weight: float = 1.0, video_weight: float = 1.0):
+        super().__init__()
+        self.save_hyperparameters()
+        cfg = PEAVConfig.tiny() if tiny else PEAVConfig()
+        for key, value in (config or {}).items():
+            setattr(cfg, key, value)
+        self.model = PEAVModel(cfg)
+        self._text_cache: dict[str, torch.Tensor] = {}
+
+    def text_features(self, texts: list[str]) -> torch.Tensor:
+        """The text tower is frozen, so each caption's features are computed once."""
+        todo = sorted({t for t in texts if t not in self._text_cache})
+        if todo:
+            for t, f in zip(todo, self.model.text_features(todo)):
+                self._text_cache[t] = f
+        return torch.stack([self._text_cache[t] for t in texts])
+
+    def losses(self, batch: dict) -> dict[str, torch.Tensor]:
+        m = self.model
+        emb_a, tok_a = m.embed_audio(normalize_level(batch["audio"]))
+        cls = batch["cls"]
+        has_text = cls >= 0
+        out = {}
+        t_idx = has_text.nonzero().squeeze(1)
+        captions = [batch["captions"][i] for i in t_idx.tolist()]
+        feats = self.text_features(captions)
+        emb_t = m.embed_text_features(feats)
+        same = cls[t_idx][:, None] == cls[t_idx][None, :]
+        out["audio_text"] = m.pair_loss("audio_text", emb_a[t_idx], emb_t, same)
+
+        # Frame level: every caption of the batch scored on every mixture crop; the target is that
+        # class's activity in the crop (silence if the class is not in the mixture).
+        _, tok_m = m.embed_audio(normalize_level(batch["mixture"][t_idx]))
+        logits = m.frame_logits(tok_m, feats)
+        labels = [TARGET_LABELS[c] for c in cls[t_idx].tolist()]
+        target = torch.zeros_like(logits)
+        for i, b in enumerate(t_idx.tolist()):
+            for j, label in enumerate(labels):
+                if label in batch["acts"][b]:
+                    target[i, j] = batch["acts"][b][label][: logits.shape[-1]]
+        out["frame"] = self.hparams.frame_weight * F.binary_cross_entropy_with_logits(logits, target)
+
+        v = batch["video_index"]
+        if v.numel() > 1:
+            emb_v, tok_v = m.embed_video(batch["frames"].float() / 255.0, batch["masks"])
+            w = self.hparams.video_weight
+            out["audio_video"] = w * m.pair_loss("audio_video", emb_v, emb_a[v])
+            emb_av = m.embed_audio_video(tok_a[v], tok_v)
+            vt = has_text[v]
+            if vt.sum() > 1:
+                same_v = cls[v[vt]][:, None] == cls[t_idx][None, :]
+                out["video_text"] = w * m.pair_loss("video_text", emb_v[vt], emb_t, same_v)
+                out["av_text"] = w * m.pair_loss("av_text", emb_av[vt], emb_t, same_v)
+        return out
+
+    def training_step(self, batch, batch_idx):
+        losses = self.losses(batch)
+        loss = sum(losses.values())
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=len(batch["cls"]))
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["cls"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        losses = self.losses(batch)
+        n = len(batch["cls"])
+        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=n)
+        self.log("val/loss", sum(losses.values()), prog_bar=True, batch_size=n)
+        # zero-shot accuracy against one plain prompt per class
+        has_text = batch["cls"] >= 0
+        prompts = [BY_LABEL[label].captions[0] for label in TARGET_LABELS]
+        emb_c = self.model.embed_text_features(self.text_features(prompts))
+        emb_a, _ = self.model.embed_audio(normalize_level(batch["audio"][has_text]))
+        acc = ((emb_a @ emb_c.T).argmax(-1) == batch["cls"][has_text]).float().mean()
+        self.log("val/zero_shot_acc", acc, prog_bar=True, batch_size=int(has_text.sum()))
+
+    def configure_optimizers(self):
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        total = self.trainer.estimated_stepping_batches
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=max(total, 1),
+                                                    pct_start=0.05)
+        return [opt], [{"scheduler": sched, "interval": "step"}]
+
+    def on_save_checkpoint(self, checkpoint):
+        # The frozen text tower comes from its package; keep checkpoints small.
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if ".text." not in k}
+
+    def on_load_checkpoint(self, checkpoint):
+        own = self.state_dict()
+        checkpoint["state_dict"].update({k: v for k, v in own.items() if ".text." in k})
