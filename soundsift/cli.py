@@ -57,6 +57,13 @@ def _classify(args: argparse.Namespace) -> None:
         print(f"{scores[i].item():+.3f}  {args.labels[i]}")
 
 
+def _separate(args: argparse.Namespace) -> None:
+    from separation.cli import separate_files
+
+    separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force,
+                   model=args.model, quiet=args.quiet)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="soundsift", description="Prompt-driven audio source separation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +79,17 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_data_build)
+
+    s = sub.add_parser("separate", help="extract the prompted sound from audio or video files")
+    s.add_argument("inputs", nargs="+", help="audio or video files")
+    s.add_argument("--text", action="append", help="what to extract, e.g. 'a violin' (repeat for more stems)")
+    s.add_argument("--audio-query", help="an example recording of the sound to extract")
+    s.add_argument("--span", action="append", metavar="+START:END", help="+a:b target sounds here, -a:b it does not")
+    s.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
+    s.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
+    s.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=_separate)
 
     ev = sub.add_parser("eval", help="evaluate a model on a corpus split").add_subparsers(dest="eval_command", required=True)
     e = ev.add_parser("encoders", help="zero-shot accuracy, retrieval, video->audio, span F1")
@@ -98,9 +116,22 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_spans(argv: list[str]) -> list[str]:
+    """argparse reads '--span -4:6' as two options; glue the value on so '-' spans work unquoted."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--span" and i + 1 < len(argv):
+            out.append(f"--span={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
-    args = make_parser().parse_args(argv)
+    args = make_parser().parse_args(_join_spans(sys.argv[1:] if argv is None else argv))
     try:
         args.func(args)
     except SoundSiftError as err:

@@ -1,0 +1,168 @@
+"""Training examples for the separator: (mixture crop, query embedding, span track) -> target crop.
+
+Queries come from the frozen encoder, computed once per corpus and cached:
+- text: a caption of a source in the mixture (paraphrases and attribute captions);
+- audio example: another clip of the same class from a different mixture;
+- absent: a caption of a class that is not in the mixture, whose answer is silence.
+A share of present-target examples also gets span prompts (+ where it sounds, - where not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import soundfile as sf
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from recipes.data.activity import FRAME_SECONDS, frames_from_spans, runs
+from recipes.data.build import read_manifest
+from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+
+BANK_SECONDS = 3.0
+
+
+def _read(path: Path, start: int, n: int) -> np.ndarray:
+    data, _ = sf.read(path, start=start, frames=n, dtype="float32")
+    return np.pad(data, (0, n - len(data)))
+
+
+def _crop_around(activity, duration: float, rate: int, n: int, rng) -> int:
+    total = int(round(duration * rate))
+    active = np.flatnonzero(frames_from_spans(activity, int(round(duration / FRAME_SECONDS))))
+    centre = (int(rng.choice(active)) if active.size else 0) * FRAME_SECONDS * rate
+    start = int(np.clip(centre - rng.uniform(0.2, 0.8) * n, 0, max(total - n, 0)))
+    return start - start % int(FRAME_SECONDS * rate)
+
+
+def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int = 32, progress: bool = True) -> dict:
+    """Text embeddings of every caption and audio embeddings of every target source (one crop each)."""
+    probe = torch.cat([encoder.embed_text(["fingerprint"]), encoder.embed_audio(torch.ones(1, 8000) * 0.1, 16000)])
+    key = hashlib.sha1(probe.numpy().round(5).tobytes() + str(root.resolve()).encode()).hexdigest()[:12]
+    cache = root / ".cache" / f"separation-banks-{key}.pt"
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    rows = [r for s in splits for r in read_manifest(root, s)]
+    captions = sorted({c for r in rows for s in r["sources"] for c in s["captions"]} |
+                      {c for label in TARGET_LABELS for c in BY_LABEL[label].captions})
+    text = torch.cat([encoder.embed_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
+    entries = [(r, s) for r in rows for s in r["sources"] if s["target"]]
+    rng = np.random.default_rng(0)
+    n = int(BANK_SECONDS * rows[0]["sample_rate"])
+    audio = []
+    for i in tqdm(range(0, len(entries), batch), desc="embedding audio queries", disable=not progress):
+        waves = []
+        for r, s in entries[i: i + batch]:
+            start = _crop_around(s["activity"], r["duration"], r["sample_rate"], n, rng)
+            waves.append(torch.from_numpy(_read(root / s["path"], start, n)))
+        audio.append(encoder.embed_audio(torch.stack(waves)[:, None], rows[0]["sample_rate"]))
+    banks = {"captions": captions, "text": text, "audio": torch.cat(audio),
+             "audio_label": [s["label"] for _, s in entries], "audio_row": [r["id"] for r, _ in entries]}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(banks, cache)
+    return banks
+
+
+class SeparationExamples(Dataset):
+    MODES = ("text", "audio", "absent")
+
+    def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.55, 0.25, 0.2),
+                 span_prob: float = 0.3, train: bool = True, seed: int = 0):
+        self.root = Path(root)
+        self.rows = read_manifest(self.root, split)
+        self.banks = banks
+        self.text_index = {c: i for i, c in enumerate(banks["captions"])}
+        self.by_label: dict[str, list[int]] = {}
+        for i, label in enumerate(banks["audio_label"]):
+            self.by_label.setdefault(label, []).append(i)
+        self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
+        self.train, self.seed = train, seed
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _text(self, caption: str) -> torch.Tensor:
+        return self.banks["text"][self.text_index[caption]]
+
+    def __getitem__(self, i: int) -> dict:
+        row = self.rows[i]
+        rng = np.random.default_rng() if self.train else np.random.default_rng([self.seed, i])
+        rate = row["sample_rate"]
+        n = int(round(self.crop_seconds * rate))
+        n_frames = int(round(self.crop_seconds / FRAME_SECONDS))
+        present = [s for s in row["sources"] if s["target"]]
+        mode = str(rng.choice(self.MODES, p=self.mode_probs))
+        if mode == "audio":
+            src = present[int(rng.integers(len(present)))]
+            others = [j for j in self.by_label.get(src["label"], []) if self.banks["audio_row"][j] != row["id"]]
+            if not others:
+                mode = "text"
+        if mode == "absent":
+            absent = [label for label in TARGET_LABELS if label not in {s["label"] for s in present}]
+            label = absent[int(rng.integers(len(absent)))]
+            query = self._text(str(rng.choice(BY_LABEL[label].captions)))
+            start = int(rng.integers(0, max(int(round(row["duration"] * rate)) - n, 0) + 1))
+            mixture = _read(self.root / row["mixture"], start, n)
+            target = np.zeros_like(mixture)
+            spans = torch.zeros(2, n_frames)
+        else:
+            if mode == "text":
+                src = present[int(rng.integers(len(present)))]
+                query = self._text(str(rng.choice(src["captions"])))
+            else:
+                query = self.banks["audio"][int(rng.choice(others))]
+            label = src["label"]
+            start = _crop_around(src["activity"], row["duration"], rate, n, rng)
+            mixture = _read(self.root / row["mixture"], start, n)
+            target = _read(self.root / src["path"], start, n)
+            spans = torch.zeros(2, n_frames)
+            if rng.random() < self.span_prob:
+                f0 = start // int(FRAME_SECONDS * rate)
+                active = frames_from_spans(src["activity"], f0 + n_frames + 1)[f0: f0 + n_frames]
+                for row_idx, mask in ((0, active), (1, ~active)):
+                    found = runs(mask)
+                    if found:
+                        a, b = found[int(rng.integers(len(found)))]
+                        a2 = int(rng.integers(a, b))
+                        spans[row_idx, a2: int(rng.integers(a2 + 1, b + 1))] = 1.0
+        return {"mixture": torch.from_numpy(mixture), "target": torch.from_numpy(target), "query": query,
+                "spans": spans, "active": mode != "absent", "label": label, "mode": mode}
+
+
+def collate(items: list[dict]) -> dict:
+    out = {k: torch.stack([it[k] for it in items]) for k in ("mixture", "target", "query", "spans")}
+    out["active"] = torch.tensor([it["active"] for it in items])
+    out["mode"] = [it["mode"] for it in items]
+    out["label"] = [it["label"] for it in items]
+    return out
+
+
+class SeparationDataModule(L.LightningDataModule):
+    def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
+                 num_workers: int = 1, span_prob: float = 0.3):
+        super().__init__()
+        self.save_hyperparameters()
+
+    def setup(self, stage: str | None = None) -> None:
+        from encoders import PEAVEncoder
+
+        h = self.hparams
+        encoder = PEAVEncoder.from_pretrained(h.encoder)
+        self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
+        self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob)
+        self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
+
+    def _loader(self, data, shuffle):
+        h = self.hparams
+        return DataLoader(data, batch_size=h.batch_size, shuffle=shuffle, collate_fn=collate, drop_last=shuffle,
+                          num_workers=h.num_workers, persistent_workers=h.num_workers > 0)
+
+    def train_dataloader(self):
+        return self._loader(self.train_set, True)
+
+    def val_dataloader(self):
+        return self._loader(self.val_set, False)

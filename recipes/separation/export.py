@@ -1,0 +1,22 @@
+"""Export a separator checkpoint as a ``from_pretrained`` folder (config.json + model.safetensors).
+
+    python -m recipes.separation.export CHECKPOINT OUT_DIR
+"""
+
+import sys
+
+import torch
+
+from recipes.separation.module import SeparationModule
+
+
+def export(checkpoint: str, out: str) -> None:
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    module = SeparationModule(**ckpt["hyper_parameters"])
+    module.load_state_dict(ckpt["state_dict"])
+    module.net.save_pretrained(out)
+    print(out)
+
+
+if __name__ == "__main__":
+    export(*sys.argv[1:3])

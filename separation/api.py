@@ -1,0 +1,112 @@
+"""``Separator``: prompt in, stems out, at the input's own rate and channel count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from separation.apply import apply_separator, span_track
+from soundsift.errors import SoundSiftError
+from soundsift.io import resample
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
+SILENCE_PEAK = 1e-5
+MAX_SECONDS = 4 * 3600  # refuse absurd inputs before allocating their buffers
+
+
+@dataclass
+class Separation:
+    targets: list            # one Tensor [C, T] per prompt
+    residual: torch.Tensor   # [C, T]: input minus all targets
+    sample_rate: int
+    prompts: list = field(default_factory=list)
+
+
+def parse_span(text: str) -> tuple[str, float, float]:
+    """'+1.0:3.5' or '-4:6' -> ('+', 1.0, 3.5)."""
+    sign, body = text[:1], text[1:]
+    try:
+        start, end = (float(x) for x in body.split(":"))
+    except ValueError:
+        raise SoundSiftError(f"bad span {text!r}: use +START:END or -START:END in seconds") from None
+    if sign not in "+-" or not sign:
+        raise SoundSiftError(f"bad span {text!r}: it must start with + (target here) or - (target absent)")
+    return sign, start, end
+
+
+class Separator:
+    def __init__(self, net, encoder, name: str = "separator"):
+        self.net = net.eval()
+        self.encoder = encoder
+        self.name = name
+        self.sample_rate = net.config.sample_rate
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, encoder=None) -> "Separator":
+        from encoders import PEAVEncoder
+        from encoders.api import DEFAULT_DIR as ENCODER_DIR
+        from separation.modeling import SeparatorNet
+
+        path = Path(path) if path is not None else DEFAULT_DIR
+        if not (path / "config.json").exists():
+            raise SoundSiftError(f"{path}: not a model folder (no config.json)")
+        net = SeparatorNet.from_pretrained(path)
+        if encoder is None:
+            named = ENCODER_DIR.parent / net.config.encoder
+            encoder = PEAVEncoder.from_pretrained(named if named.exists() else path / "encoder")
+        if encoder.embed_dim != net.config.query_dim:
+            raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")
+        return cls(net, encoder, name=path.name)
+
+    def queries(self, mono16: torch.Tensor, text, audio_query, spans) -> tuple[torch.Tensor, list[str]]:
+        """One query embedding per prompt: each text, the audio example, or (spans alone) the + spans' audio."""
+        prompts, embs = [], []
+        if text is not None:
+            texts = [text] if isinstance(text, str) else list(text)
+            if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
+                raise SoundSiftError("text prompt is empty")
+            embs.append(self.encoder.embed_text(texts))
+            prompts += [t.strip() for t in texts]
+        if audio_query is not None:
+            q_wave, q_rate = audio_query
+            embs.append(self.encoder.embed_audio(q_wave, q_rate))
+            prompts.append("audio-query")
+        if not embs:
+            plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
+            if not plus:
+                raise SoundSiftError("no prompt: give a text, an audio query, or a + span")
+            parts = [mono16[:, int(a * self.sample_rate): int(b * self.sample_rate)] for a, b in plus]
+            embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
+            prompts.append("span-query")
+        return torch.cat(embs), prompts
+
+    @torch.no_grad()
+    def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
+                 progress: bool = False, segment: float = 8.0) -> Separation:
+        wave = torch.as_tensor(wave, dtype=torch.float32)
+        if wave.dim() == 1:
+            wave = wave[None]
+        if wave.dim() != 2 or wave.shape[-1] == 0:
+            raise SoundSiftError(f"input must be audio [C, T] with samples, got shape {tuple(wave.shape)}")
+        if not torch.isfinite(wave).all():
+            raise SoundSiftError("input contains NaN or Inf samples")
+        if wave.abs().max() < SILENCE_PEAK:
+            raise SoundSiftError("input is silent: nothing to separate")
+        duration = wave.shape[-1] / sample_rate
+        if duration > MAX_SECONDS:
+            raise SoundSiftError(f"input is {duration / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
+        for sign, start, end in spans or []:
+            if sign not in ("+", "-"):
+                raise SoundSiftError(f"span sign must be + or -, got {sign!r}")
+            if not 0 <= start < end <= duration + 1e-6:
+                raise SoundSiftError(f"span {sign}{start}:{end} is outside the input (0 to {duration:.2f} s)")
+        wave16 = resample(wave, int(sample_rate), self.sample_rate)
+        queries, prompts = self.queries(wave16.mean(0, keepdim=True), text, audio_query, spans)
+        track = span_track(spans, wave16.shape[-1], self.sample_rate) if spans else None
+        targets16 = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress)
+        targets = [resample(t, self.sample_rate, int(sample_rate))[:, : wave.shape[-1]] for t in targets16]
+        targets = [torch.nn.functional.pad(t, (0, wave.shape[-1] - t.shape[-1])) for t in targets]
+        residual = wave - torch.stack(targets).sum(0)  # stems always add up to the input
+        return Separation(targets=targets, residual=residual, sample_rate=int(sample_rate), prompts=prompts)

@@ -1,0 +1,61 @@
+"""``soundsift separate``: demucs-like file handling around :class:`separation.Separator`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from soundsift.errors import SoundSiftError
+
+PROGRESS_SECONDS = 30.0  # show a progress bar for inputs longer than this
+
+
+def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> list[Path]:
+    from recipes.data.taxonomy import slug
+
+    names, paths = set(), []
+    for prompt in prompts:
+        name = slug(prompt)
+        while name in names or name == "residual":
+            name += "-2"
+        names.add(name)
+        paths.append(out_dir / model / track / f"{name}.wav")
+    return paths + [out_dir / model / track / "residual.wav"]
+
+
+def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
+                   out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False) -> list[Path]:
+    from separation.api import Separator, parse_span
+    from soundsift.io import atomic_path, load_audio, save_audio
+
+    if not inputs:
+        raise SoundSiftError("no input file given")
+    span_list = [parse_span(s) for s in spans or []]
+    if not text and not audio_query and not any(s[0] == "+" for s in span_list):
+        raise SoundSiftError("no prompt: give --text, --audio-query or a + --span")
+    loaded = [(Path(p), *load_audio(p)) for p in inputs]  # fail on any bad input before writing anything
+    query = load_audio(audio_query) if audio_query else None
+    sep = Separator.from_pretrained(model)
+    prompts = list(text or []) + (["audio-query"] if query else []) + ([] if text or query else ["span-query"])
+    plans = [output_paths(Path(out_dir), sep.name, path.stem, prompts) for path, _, _ in loaded]
+    if not force:
+        for paths in plans:
+            for p in paths:
+                if p.exists():
+                    raise SoundSiftError(f"{p} already exists (use --force to overwrite)")
+    written = []
+    for (path, wave, rate), paths in zip(loaded, plans):
+        result = sep.separate(wave, rate, text=text or None, audio_query=query, spans=span_list or None,
+                              progress=not quiet and wave.shape[-1] / rate > PROGRESS_SECONDS)
+        stems = result.targets + [result.residual]
+        # All stems of a track go to temp files first and are renamed together at the end.
+        with contextlib.ExitStack() as stack:
+            temps = [stack.enter_context(atomic_path(p, overwrite=True)) for p in paths]
+            for tmp, stem in zip(temps, stems):
+                save_audio(tmp, stem, result.sample_rate, overwrite=True)
+        written += paths
+        if not quiet:
+            for p in paths:
+                print(os.fspath(p))
+    return written

@@ -1,0 +1,119 @@
+import math
+
+import pytest
+import torch
+
+from encoders import PEAVConfig, PEAVEncoder, PEAVModel
+from encoders.api import NativeBackend
+from recipes.separation.module import separation_loss
+from separation import Separator, parse_span
+from separation.apply import apply_separator, span_track
+from separation.modeling import SeparatorConfig, SeparatorNet
+from soundsift.errors import SoundSiftError
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder():
+    torch.manual_seed(0)
+    return PEAVEncoder(NativeBackend(PEAVModel(PEAVConfig.tiny())))
+
+
+@pytest.fixture(scope="module")
+def tiny_separator(tiny_encoder):
+    torch.manual_seed(0)
+    return Separator(SeparatorNet(SeparatorConfig.tiny()), tiny_encoder, name="tiny")
+
+
+def chord(seconds=2.0, rate=16000, channels=1):
+    t = torch.arange(int(seconds * rate)) / rate
+    x = 0.3 * torch.sin(2 * math.pi * 330 * t) + 0.2 * torch.sin(2 * math.pi * 1250 * t)
+    return torch.stack([x * (1 - 0.4 * c) for c in range(channels)])
+
+
+def constant_mask_net(value: float) -> SeparatorNet:
+    net = SeparatorNet(SeparatorConfig.tiny()).eval()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.fill_(value)
+    return net
+
+
+@pytest.mark.parametrize("seconds", [0.7, 3.3, 9.1])
+def test_chunked_inference_crossfades_exactly(seconds):
+    wave = chord(seconds, channels=2)
+    query = torch.randn(1, 64)
+    full = apply_separator(constant_mask_net(20.0), wave, query, segment=1.0)  # mask = 1: identity
+    assert full.shape == (1, 2, wave.shape[-1])
+    assert torch.allclose(full[0], wave, atol=1e-4)
+    none = apply_separator(constant_mask_net(-20.0), wave, query, segment=1.0)  # mask = 0: silence
+    assert none.abs().max() < 1e-6
+
+
+def test_several_prompts_never_exceed_the_mixture():
+    wave = chord(2.0)
+    out = apply_separator(constant_mask_net(20.0), wave, torch.randn(3, 64), segment=1.0)
+    assert out.shape == (3, 1, wave.shape[-1])
+    assert torch.allclose(out.sum(0), wave, atol=1e-4)  # three full masks are scaled to share it
+
+
+def test_span_track_marks_frames():
+    track = span_track([("+", 0.4, 0.8), ("-", 1.0, 1.2)], 32000, 16000)
+    assert track.shape == (2, 50)
+    assert track[0, 10:20].all() and track[0].sum() == 10 and track[1, 25:30].all() and track[1].sum() == 5
+    assert parse_span("+1.0:3.5") == ("+", 1.0, 3.5) and parse_span("-4:6") == ("-", 4.0, 6.0)
+    for bad in ("1:2", "+a:b", "+1", "*1:2"):
+        with pytest.raises(SoundSiftError):
+            parse_span(bad)
+
+
+def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
+    wave = chord(1.5, rate=44100, channels=2)
+    res = tiny_separator.separate(wave, 44100, text=["a violin", "a man speaking"], spans=[("+", 0.2, 1.0)])
+    assert res.sample_rate == 44100 and len(res.targets) == 2 and res.prompts == ["a violin", "a man speaking"]
+    for t in res.targets + [res.residual]:
+        assert t.shape == wave.shape
+    assert torch.allclose(sum(res.targets) + res.residual, wave, atol=1e-5)
+    by_audio = tiny_separator.separate(wave, 44100, audio_query=(chord(1.0), 16000))
+    assert by_audio.prompts == ["audio-query"]
+    by_span = tiny_separator.separate(wave, 44100, spans=[("+", 0.1, 0.9)])
+    assert by_span.prompts == ["span-query"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(wave=torch.zeros(1, 16000), text="a violin"), "silent"),
+    (dict(wave=torch.full((1, 16000), float("nan")), text="a violin"), "NaN"),
+    (dict(wave=torch.zeros(1, 0), text="a violin"), "with samples"),
+    (dict(wave=chord(1.0), text=""), "empty"),
+    (dict(wave=chord(1.0)), "no prompt"),
+    (dict(wave=chord(1.0), text="a violin", spans=[("+", 0.5, 3.0)]), "outside"),
+    (dict(wave=chord(1.0), spans=[("-", 0.1, 0.5)]), "no prompt"),
+])
+def test_bad_input_is_refused(tiny_separator, kwargs, match):
+    wave = kwargs.pop("wave")
+    with pytest.raises(SoundSiftError, match=match):
+        tiny_separator.separate(wave, 16000, **kwargs)
+
+
+def test_loss_rewards_better_estimates_and_silence_for_absent_targets():
+    torch.manual_seed(0)
+    target = torch.randn(2, 8000)
+    mixture = target + torch.randn(2, 8000)
+    active = torch.tensor([True, False])
+    good = separation_loss(target + 0.01 * torch.randn(2, 8000), target, mixture, active)
+    bad = separation_loss(mixture, target, mixture, active)
+    assert good[0] < bad[0] - 20  # present target: closer estimate, far lower loss
+    quiet = separation_loss(0.01 * mixture, target, mixture, active)
+    assert quiet[1] < bad[1] - 25  # absent target: a quiet output is rewarded (floor: -30 dB)
+    assert good[0] >= -30.1  # the threshold caps what a near-perfect estimate earns
+
+
+def test_save_load_round_trip(tmp_path):
+    torch.manual_seed(1)
+    net = SeparatorNet(SeparatorConfig.tiny())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    folder = net.save_pretrained(tmp_path / "sep")
+    again = SeparatorNet.from_pretrained(folder)
+    wave, query = chord(1.0), torch.randn(1, 64)
+    assert torch.allclose(net.eval()(wave, query), again(wave, query), atol=1e-6)
