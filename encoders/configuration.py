@@ -12,7 +12,9 @@ class PEAVConfig:
     model_type: str = "soundsift_peav"
     sample_rate: int = 16000
     embed_dim: int = 256
-    # Audio tower: transformers' PeAudioEncoder (DAC encoder front-end, hop 640 = 40 ms at 16 kHz).
+    # Audio tower: transformers' PeAudioEncoder over 40 ms frames (hop 640 at 16 kHz) from a
+    # front-end: "dac" (DAC encoder latents, as PE-AV) or "mel" (log-mel; see towers.MelEmbedder).
+    frontend: str = "mel"
     dac_ratios: list = field(default_factory=lambda: [2, 4, 8, 10])
     dac_channels: int = 4          # first DAC conv width; doubles at each downsampling
     dac_latent: int = 128

@@ -14,13 +14,46 @@ from encoders.configuration import PEAVConfig
 
 class TrainableDacEmbedder(PeAudioEncoderEmbedder):
     """transformers runs the DAC front-end under ``no_grad`` because official checkpoints ship a
-    pretrained codec; no codec weights can be had here, so ours must learn with the rest."""
+    pretrained codec; no codec weights can be had here, so ours must learn with the rest.
+
+    A randomly initialised DAC encoder adds a large offset shared by all inputs (Snake's sin^2
+    term is never negative), so clip latents start ~0.9 cosine-similar; batch norm on the latent
+    removes that shared part and lets training see what differs between clips."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.latent_norm = nn.BatchNorm1d(config.dac_config.codebook_dim)
 
     def forward(self, input_values, padding_mask=None):
-        codec = self.bottleneck(self.dac_encoder(input_values)).transpose(1, 2)
+        codec = self.latent_norm(self.bottleneck(self.dac_encoder(input_values))).transpose(1, 2)
         if padding_mask is not None:
             padding_mask = padding_mask[:, :: self.config.dac_config.hop_length]
         return self.data_proj(codec), padding_mask
+
+
+class MelEmbedder(nn.Module):
+    """Log-mel front-end at the same 40 ms frames as the DAC one (torchaudio's MelSpectrogram).
+
+    The shipped encoder uses it: trained from scratch on CPU, the DAC front-end did not learn
+    class information within our budget, while log-mel features are linearly separable already."""
+
+    def __init__(self, config):
+        super().__init__()
+        import torchaudio
+
+        dac = config.dac_config
+        self.hop = dac.hop_length
+        self.mel = torchaudio.transforms.MelSpectrogram(dac.sampling_rate, n_fft=2 * self.hop, hop_length=self.hop,
+                                                        n_mels=80)
+        self.norm = nn.BatchNorm1d(80)
+        self.data_proj = nn.Linear(80, config.hidden_size)
+
+    def forward(self, input_values, padding_mask=None):
+        frames = input_values.shape[-1] // self.hop
+        feats = self.norm(torch.log(self.mel(input_values[:, 0]) + 1e-5)[..., :frames])
+        if padding_mask is not None:
+            padding_mask = padding_mask[:, :: self.hop]
+        return self.data_proj(feats.transpose(1, 2)), padding_mask
 
 
 def audio_encoder_config(cfg: PEAVConfig) -> PeAudioEncoderConfig:
@@ -38,13 +71,24 @@ class AudioTower(nn.Module):
     def __init__(self, cfg: PEAVConfig):
         super().__init__()
         self.encoder = PeAudioEncoder(audio_encoder_config(cfg))
-        self.encoder.embedder = TrainableDacEmbedder(self.encoder.config)
+        if cfg.frontend == "mel":
+            self.encoder.embedder = MelEmbedder(self.encoder.config)
+        else:
+            self.encoder.embedder = TrainableDacEmbedder(self.encoder.config)
+        # transformers initialises every conv with N(0, 0.02): fine for loading a checkpoint, but
+        # from scratch each strided DAC conv then shrinks the signal ~10x and the front-end cannot
+        # learn. PyTorch's default (Kaiming-uniform) init keeps the signal's scale.
+        for module in self.encoder.embedder.modules():
+            if isinstance(module, nn.Conv1d):
+                module.reset_parameters()
         self.hop = cfg.hop
 
     def forward(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         pad = -wave.shape[-1] % self.hop
         out = self.encoder(F.pad(wave, (0, pad))[:, None])
-        return out.last_hidden_state, out.pooler_output
+        # Mean over frames, not the class token: at our size and training length the class
+        # token stays close to its (shared) initial value and all clips embed alike.
+        return out.last_hidden_state, out.last_hidden_state.mean(dim=1)
 
 
 class VideoTower(nn.Module):

@@ -64,6 +64,26 @@ def _separate(args: argparse.Namespace) -> None:
                    model=args.model, quiet=args.quiet)
 
 
+def _eval_separation(args: argparse.Namespace) -> None:
+    from recipes.separation.evaluate import evaluate, to_markdown, write_report
+    from separation import Separator
+
+    out = args.out or os.path.join("runs", "eval", f"separation-{os.path.basename(os.path.normpath(args.data))}-{args.split}")
+    result = evaluate(Separator.from_pretrained(args.model), args.data, args.split, limit=args.limit,
+                      audio_queries=not args.no_audio_queries, museval_metrics=not args.no_museval,
+                      progress=not args.quiet, figure=os.path.join(out, "spectrograms.png"))
+    title = f"Separation on {args.data} ({args.split})"
+    js, md = write_report(result, out, title)
+    print(to_markdown(result, title))
+    print(f"wrote {js}, {md} and {os.path.join(out, 'spectrograms.png')}")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from recipes.separation.bench import bench, to_markdown
+
+    print(to_markdown(bench(tuple(args.seconds), args.model)))
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="soundsift", description="Prompt-driven audio source separation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -100,6 +120,22 @@ def make_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="report folder (default: runs/eval/...)")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=_eval_encoders)
+
+    es = ev.add_parser("separation", help="SI-SDR(i), BSSEval v4, oracle-mask bound, absent-target level")
+    es.add_argument("--data", required=True)
+    es.add_argument("--split", default="test", choices=["train", "val", "test"])
+    es.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
+    es.add_argument("--limit", type=int, default=None)
+    es.add_argument("--out", default=None)
+    es.add_argument("--no-audio-queries", action="store_true", help="skip the audio-example prompts")
+    es.add_argument("--no-museval", action="store_true", help="skip BSSEval v4 (slow)")
+    es.add_argument("--quiet", action="store_true")
+    es.set_defaults(func=_eval_separation)
+
+    bn = sub.add_parser("bench", help="separation speed and peak memory for 10/60/600 s inputs")
+    bn.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
+    bn.add_argument("--model", default=None)
+    bn.set_defaults(func=_bench)
 
     sp = sub.add_parser("spans", help="print when a described sound is active")
     sp.add_argument("file")

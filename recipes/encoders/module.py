@@ -15,7 +15,7 @@ from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 class EncoderModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
-                 frame_weight: float = 1.0, video_weight: float = 1.0):
+                 frame_weight: float = 1.0, video_weight: float = 1.0, frame_items: int = 12):
         super().__init__()
         self.save_hyperparameters()
         cfg = PEAVConfig.tiny() if tiny else PEAVConfig()
@@ -47,11 +47,13 @@ class EncoderModule(L.LightningModule):
 
         # Frame level: every caption of the batch scored on every mixture crop; the target is that
         # class's activity in the crop (silence if the class is not in the mixture).
-        _, tok_m = m.embed_audio(normalize_level(batch["mixture"][t_idx]))
+        # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a step)
+        f_idx = t_idx[: self.hparams.frame_items]
+        _, tok_m = m.embed_audio(normalize_level(batch["mixture"][f_idx]))
         logits = m.frame_logits(tok_m, feats)
         labels = [TARGET_LABELS[c] for c in cls[t_idx].tolist()]
         target = torch.zeros_like(logits)
-        for i, b in enumerate(t_idx.tolist()):
+        for i, b in enumerate(f_idx.tolist()):
             for j, label in enumerate(labels):
                 if label in batch["acts"][b]:
                     target[i, j] = batch["acts"][b][label][: logits.shape[-1]]

@@ -1,0 +1,97 @@
+"""The `soundsift` command end to end, with the shipped models and the shipped examples."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "test" / "test-000001"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "soundsift.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_separate_writes_stems_that_sum_to_the_input(tmp_path):
+    out = tmp_path / "sep"
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--text", "a piano", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split()]
+    assert [p.name for p in paths] == ["a-woman-speaking.wav", "a-piano.wav", "residual.wav"]
+    assert all(p.parent == out / "separator-small" / "mixture" for p in paths)
+    mix, rate = sf.read(EXAMPLE / "mixture.flac", dtype="float32")
+    stems = [sf.read(p, dtype="float32")[0] for p in paths]
+    assert all(s.shape == mix.shape for s in stems)
+    np.testing.assert_allclose(sum(stems), mix, atol=1e-5)
+    # an existing output is not overwritten without --force, and nothing changes
+    before = [p.stat().st_mtime_ns for p in paths]
+    again = run("separate", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--text", "a piano", "-o", out)
+    assert again.returncode == 1
+    assert again.stderr.strip().count("\n") == 0 and "--force" in again.stderr
+    assert [p.stat().st_mtime_ns for p in paths] == before
+    forced = run("separate", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--text", "a piano", "-o", out,
+                 "--force", "--quiet")
+    assert forced.returncode == 0
+
+
+def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
+    out = tmp_path / "sep"
+    query = ROOT / "examples" / "test" / "test-000003" / "s1-violin.flac"
+    proc = run("separate", EXAMPLE / "scene.mp4", "--audio-query", query, "--span", "+0.5:2.0", "--span", "-4:5",
+               "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    names = [Path(p).name for p in proc.stdout.split()]
+    assert names == ["audio-query.wav", "residual.wav"]
+
+
+def _nan_wav(path):
+    x = np.zeros(16000, dtype=np.float32)
+    x[5] = np.nan
+    sf.write(path, x, 16000, subtype="FLOAT")
+    return path
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
+                                  "span-outside", "corrupt"])
+def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
+    out = tmp_path / "sep"
+    good = EXAMPLE / "mixture.flac"
+    (tmp_path / "empty.wav").write_bytes(b"")
+    (tmp_path / "corrupt.mp3").write_bytes(b"ID3" + bytes(range(256)) * 20)
+    sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
+    args = {
+        "missing": [tmp_path / "nope.wav", "--text", "a violin"],
+        "empty": [tmp_path / "empty.wav", "--text", "a violin"],
+        "nan": [_nan_wav(tmp_path / "nan.wav"), "--text", "a violin"],
+        "silent": [tmp_path / "silent.wav", "--text", "a violin"],
+        "no-prompt": [good],
+        "empty-text": [good, "--text", "  "],
+        "bad-span": [good, "--text", "a violin", "--span", "1:2"],
+        "span-outside": [good, "--text", "a violin", "--span", "+5:60"],
+        "corrupt": [tmp_path / "corrupt.mp3", "--text", "a violin"],
+    }[case]
+    proc = run("separate", *args, "-o", out)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("soundsift: error:"), proc.stderr
+    assert not out.exists()
+
+
+def test_spans_and_classify_print_results():
+    proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a telephone ringing", "--text", "a woman speaking")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("a telephone ringing:")
+    labels = ["a violin", "a telephone ringing", "a helicopter"]
+    proc = run("classify", EXAMPLE / "s1-telephone-ring.flac", "--labels", *labels)
+    assert proc.returncode == 0, proc.stderr
+    ranked = [line.split("  ", 1)[1] for line in proc.stdout.strip().splitlines()]
+    assert sorted(ranked) == sorted(labels)
+    scores = [float(line.split()[0]) for line in proc.stdout.strip().splitlines()]
+    assert scores == sorted(scores, reverse=True)
+    assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
