@@ -21,9 +21,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-# The main job (until the separator lands): build the tiny corpus and print where it went.
+# The main job: separate a shipped example by a text prompt with the shipped model; prints the stems.
 run: setup
-	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data build --preset tiny --out data/tiny
+	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift separate examples/test/test-000001/mixture.flac --text "a woman speaking" -o separated --force
 
 test: setup
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

@@ -26,6 +26,8 @@ class EncoderModule(L.LightningModule):
 
     def text_features(self, texts: list[str]) -> torch.Tensor:
         """The text tower is frozen, so each caption's features are computed once."""
+        if not texts:
+            return torch.zeros(0, self.model.config.text_hidden)
         todo = sorted({t for t in texts if t not in self._text_cache})
         if todo:
             for t, f in zip(todo, self.model.text_features(todo)):
@@ -43,21 +45,22 @@ class EncoderModule(L.LightningModule):
         feats = self.text_features(captions)
         emb_t = m.embed_text_features(feats)
         same = cls[t_idx][:, None] == cls[t_idx][None, :]
-        out["audio_text"] = m.pair_loss("audio_text", emb_a[t_idx], emb_t, same)
+        out["audio_text"] = m.pair_loss("audio_text", emb_a[t_idx], emb_t, same) if len(t_idx) else emb_a.sum() * 0
 
-        # Frame level: every caption of the batch scored on every mixture crop; the target is that
-        # class's activity in the crop (silence if the class is not in the mixture).
-        # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a step)
-        f_idx = t_idx[: self.hparams.frame_items]
-        _, tok_m = m.embed_audio(normalize_level(batch["mixture"][f_idx]))
-        logits = m.frame_logits(tok_m, feats)
-        labels = [TARGET_LABELS[c] for c in cls[t_idx].tolist()]
-        target = torch.zeros_like(logits)
-        for i, b in enumerate(f_idx.tolist()):
-            for j, label in enumerate(labels):
-                if label in batch["acts"][b]:
-                    target[i, j] = batch["acts"][b][label][: logits.shape[-1]]
-        out["frame"] = self.hparams.frame_weight * F.binary_cross_entropy_with_logits(logits, target)
+        if len(t_idx):
+            # Frame level: every caption of the batch scored on every mixture crop; the target is that
+            # class's activity in the crop (silence if the class is not in the mixture).
+            # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a step)
+            f_idx = t_idx[: self.hparams.frame_items]
+            _, tok_m = m.embed_audio(normalize_level(batch["mixture"][f_idx]))
+            logits = m.frame_logits(tok_m, feats)
+            labels = [TARGET_LABELS[c] for c in cls[t_idx].tolist()]
+            target = torch.zeros_like(logits)
+            for i, b in enumerate(f_idx.tolist()):
+                for j, label in enumerate(labels):
+                    if label in batch["acts"][b]:
+                        target[i, j] = batch["acts"][b][label][: logits.shape[-1]]
+            out["frame"] = self.hparams.frame_weight * F.binary_cross_entropy_with_logits(logits, target)
 
         v = batch["video_index"]
         if v.numel() > 1:
@@ -86,6 +89,8 @@ class EncoderModule(L.LightningModule):
         self.log("val/loss", sum(losses.values()), prog_bar=True, batch_size=n)
         # zero-shot accuracy against one plain prompt per class
         has_text = batch["cls"] >= 0
+        if not has_text.any():
+            return
         prompts = [BY_LABEL[label].captions[0] for label in TARGET_LABELS]
         emb_c = self.model.embed_text_features(self.text_features(prompts))
         emb_a, _ = self.model.embed_audio(normalize_level(batch["audio"][has_text]))
