@@ -12,7 +12,8 @@ from recipes.encoders.module import EncoderModule
 
 def export(checkpoint: str, out: str) -> None:
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    module = EncoderModule(**ckpt["hyper_parameters"])
+    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
+    module = EncoderModule(**hparams)
     state = {k: v for k, v in ckpt["state_dict"].items()}
     missing, unexpected = module.load_state_dict(state, strict=False)
     if [k for k in missing if ".text." not in k] or unexpected:

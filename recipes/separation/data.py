@@ -70,7 +70,7 @@ def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int
 class SeparationExamples(Dataset):
     MODES = ("text", "audio", "absent")
 
-    def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.55, 0.25, 0.2),
+    def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
                  span_prob: float = 0.3, train: bool = True, seed: int = 0):
         self.root = Path(root)
         self.rows = read_manifest(self.root, split)

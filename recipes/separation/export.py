@@ -12,7 +12,8 @@ from recipes.separation.module import SeparationModule
 
 def export(checkpoint: str, out: str) -> None:
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    module = SeparationModule(**ckpt["hyper_parameters"])
+    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
+    module = SeparationModule(**hparams)
     module.load_state_dict(ckpt["state_dict"])
     module.net.save_pretrained(out)
     print(out)
