@@ -108,7 +108,7 @@ class VideoTower(nn.Module):
         self.position = nn.Parameter(torch.zeros(1, 512, cfg.video_hidden))
         layer = nn.TransformerEncoderLayer(cfg.video_hidden, 4, 2 * cfg.video_hidden, dropout=0.0, batch_first=True,
                                            norm_first=True)
-        self.temporal = nn.TransformerEncoder(layer, cfg.video_layers)
+        self.temporal = nn.TransformerEncoder(layer, cfg.video_layers, enable_nested_tensor=False)
         self.size = cfg.video_size
 
     def forward(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,7 +133,7 @@ class FusionTower(nn.Module):
         self.modality = nn.Parameter(torch.zeros(2, width))
         self.cls = nn.Parameter(torch.zeros(1, 1, width))
         layer = nn.TransformerEncoderLayer(width, 4, 2 * width, dropout=0.0, batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, cfg.fusion_layers)
+        self.encoder = nn.TransformerEncoder(layer, cfg.fusion_layers, enable_nested_tensor=False)
 
     def forward(self, audio_tokens: torch.Tensor, video_tokens: torch.Tensor) -> torch.Tensor:
         a = audio_tokens + self.modality[0]

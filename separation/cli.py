@@ -26,7 +26,7 @@ def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> l
 
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False) -> list[Path]:
-    from separation.api import Separator, parse_span
+    from separation.api import DEFAULT_DIR, Separator, parse_span
     from soundsift.io import atomic_path, load_audio, save_audio
 
     if not inputs:
@@ -36,14 +36,15 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         raise SoundSiftError("no prompt: give --text, --audio-query or a + --span")
     loaded = [(Path(p), *load_audio(p)) for p in inputs]  # fail on any bad input before writing anything
     query = load_audio(audio_query) if audio_query else None
-    sep = Separator.from_pretrained(model)
     prompts = list(text or []) + (["audio-query"] if query else []) + ([] if text or query else ["span-query"])
-    plans = [output_paths(Path(out_dir), sep.name, path.stem, prompts) for path, _, _ in loaded]
-    if not force:
+    name = Path(model).name if model else DEFAULT_DIR.name
+    plans = [output_paths(Path(out_dir), name, path.stem, prompts) for path, _, _ in loaded]
+    if not force:  # before loading the model: refusing should be quick
         for paths in plans:
             for p in paths:
                 if p.exists():
                     raise SoundSiftError(f"{p} already exists (use --force to overwrite)")
+    sep = Separator.from_pretrained(model)
     written = []
     for (path, wave, rate), paths in zip(loaded, plans):
         result = sep.separate(wave, rate, text=text or None, audio_query=query, spans=span_list or None,

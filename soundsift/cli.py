@@ -167,6 +167,8 @@ def _join_spans(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a model hub
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # errors stay one line: no load-progress noise
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     args = make_parser().parse_args(_join_spans(sys.argv[1:] if argv is None else argv))
     try:
         args.func(args)
