@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
+
+from soundsift.config import JsonConfig
 
 
 @dataclass
-class PEAVConfig:
+class PEAVConfig(JsonConfig):
     model_type: str = "soundsift_peav"
     sample_rate: int = 16000
     embed_dim: int = 256
@@ -43,15 +43,6 @@ class PEAVConfig:
         for r in self.dac_ratios:
             out *= r
         return out
-
-    def save(self, folder: str | Path) -> None:
-        Path(folder, "config.json").write_text(json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "PEAVConfig":
-        data = json.loads(Path(folder, "config.json").read_text())
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
     @classmethod
     def tiny(cls) -> "PEAVConfig":

@@ -8,8 +8,7 @@ real time; FiLM lets one network serve every prompt type that maps into the enco
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -17,11 +16,13 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from soundsift.config import JsonConfig
+
 WEIGHTS_NAME = "model.safetensors"
 
 
 @dataclass
-class SeparatorConfig:
+class SeparatorConfig(JsonConfig):
     model_type: str = "soundsift_separator"
     sample_rate: int = 16000
     n_fft: int = 1024
@@ -35,14 +36,6 @@ class SeparatorConfig:
     @property
     def bins(self) -> int:
         return self.n_fft // 2 + 1
-
-    def save(self, folder) -> None:
-        Path(folder, "config.json").write_text(json.dumps(asdict(self), indent=1))
-
-    @classmethod
-    def load(cls, folder) -> "SeparatorConfig":
-        data = json.loads(Path(folder, "config.json").read_text())
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     @classmethod
     def tiny(cls) -> "SeparatorConfig":

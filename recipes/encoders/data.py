@@ -10,14 +10,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import soundfile as sf
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from recipes.data.activity import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
+from recipes.common import CorpusDataModule
 from recipes.data.taxonomy import TARGET_LABELS
 
 CLASS_INDEX = {label: i for i, label in enumerate(TARGET_LABELS)}
@@ -111,7 +111,9 @@ def collate(items: list[dict]) -> dict:
     }
 
 
-class EncoderDataModule(L.LightningDataModule):
+class EncoderDataModule(CorpusDataModule):
+    collate = staticmethod(collate)
+
     def __init__(self, root: str, batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
                  num_workers: int = 1):
         super().__init__()
@@ -122,13 +124,3 @@ class EncoderDataModule(L.LightningDataModule):
         self.train_set = EncoderExamples(h.root, "train", h.crop_seconds, h.video_size, train=True)
         self.val_set = EncoderExamples(h.root, "val", h.crop_seconds, h.video_size, train=False)
 
-    def _loader(self, data, shuffle):
-        h = self.hparams
-        return DataLoader(data, batch_size=h.batch_size, shuffle=shuffle, collate_fn=collate, drop_last=shuffle,
-                          num_workers=h.num_workers, persistent_workers=h.num_workers > 0)
-
-    def train_dataloader(self):
-        return self._loader(self.train_set, True)
-
-    def val_dataloader(self):
-        return self._loader(self.val_set, False)

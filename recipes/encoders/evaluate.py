@@ -14,13 +14,13 @@ Definitions (all on one split of a corpus built by the data engine):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from recipes import common
 from recipes.data.activity import frames_from_spans
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
@@ -117,9 +117,4 @@ def to_markdown(result: dict, title: str) -> str:
 
 
 def write_report(result: dict, out: str | Path, title: str) -> tuple[Path, Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    js, md = out / "encoders.json", out / "encoders.md"
-    js.write_text(json.dumps(result, indent=1))
-    md.write_text(to_markdown(result, title))
-    return js, md
+    return common.write_report(result, to_markdown(result, title), out, "encoders")

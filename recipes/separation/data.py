@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import soundfile as sf
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from recipes.common import CorpusDataModule
 from recipes.data.activity import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
@@ -141,7 +141,9 @@ def collate(items: list[dict]) -> dict:
     return out
 
 
-class SeparationDataModule(L.LightningDataModule):
+class SeparationDataModule(CorpusDataModule):
+    collate = staticmethod(collate)
+
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
                  num_workers: int = 1, span_prob: float = 0.3):
         super().__init__()
@@ -156,13 +158,3 @@ class SeparationDataModule(L.LightningDataModule):
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
-    def _loader(self, data, shuffle):
-        h = self.hparams
-        return DataLoader(data, batch_size=h.batch_size, shuffle=shuffle, collate_fn=collate, drop_last=shuffle,
-                          num_workers=h.num_workers, persistent_workers=h.num_workers > 0)
-
-    def train_dataloader(self):
-        return self._loader(self.train_set, True)
-
-    def val_dataloader(self):
-        return self._loader(self.val_set, False)

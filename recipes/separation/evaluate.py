@@ -11,7 +11,6 @@ For every target source of every mixture in the split:
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as si_sdr
 from tqdm import tqdm
 
+from recipes import common
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.io import load_audio
@@ -159,9 +159,4 @@ def spectrogram_figure(shown, path, net) -> None:
 
 
 def write_report(result: dict, out: str | Path, title: str) -> tuple[Path, Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    js, md = out / "separation.json", out / "separation.md"
-    js.write_text(json.dumps(result, indent=1))
-    md.write_text(to_markdown(result, title))
-    return js, md
+    return common.write_report(result, to_markdown(result, title), out, "separation")
