@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 
@@ -25,6 +26,15 @@ class CorpusDataModule(L.LightningDataModule):
 
     def val_dataloader(self):
         return self._loader(self.val_set, False)
+
+
+def adamw_one_cycle(module: L.LightningModule, params) -> tuple[list, list]:
+    """AdamW with a one-cycle schedule over the whole run (5 % warm-up), stepped per batch."""
+    h = module.hparams
+    opt = torch.optim.AdamW(params, lr=h.lr, weight_decay=h.weight_decay)
+    total = max(module.trainer.estimated_stepping_batches, 1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, total_steps=total, pct_start=0.05)
+    return [opt], [{"scheduler": sched, "interval": "step"}]
 
 
 def write_report(result: dict, markdown: str, out: str | Path, stem: str) -> tuple[Path, Path]:

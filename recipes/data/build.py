@@ -220,10 +220,7 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
         raise SoundSiftError("espeak-ng is not installed (apt-get install espeak-ng)")
     out = Path(out)
     meta = {"preset": preset, "seed": seed, "variant": variant, "format": FORMAT_VERSION,
-            "preset_settings": asdict(PRESETS[preset])}
-    meta["preset_settings"]["duration"] = list(meta["preset_settings"]["duration"])
-    meta["preset_settings"]["sources"] = list(meta["preset_settings"]["sources"])
-    meta["preset_settings"]["source_probs"] = list(meta["preset_settings"]["source_probs"])
+            "preset_settings": json.loads(json.dumps(asdict(PRESETS[preset])))}  # as it reads back from disk
     meta_path, manifest, shard_dir = out / "build.json", out / "manifest.jsonl", out / ".shards"
     if meta_path.exists():
         old = json.loads(meta_path.read_text())

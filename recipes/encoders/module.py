@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from encoders.api import normalize_level
 from encoders.configuration import PEAVConfig
 from encoders.modeling import PEAVModel
+from recipes.common import adamw_one_cycle
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 
@@ -98,12 +99,7 @@ class EncoderModule(L.LightningModule):
         self.log("val/zero_shot_acc", acc, prog_bar=True, batch_size=int(has_text.sum()))
 
     def configure_optimizers(self):
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        total = self.trainer.estimated_stepping_batches
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=max(total, 1),
-                                                    pct_start=0.05)
-        return [opt], [{"scheduler": sched, "interval": "step"}]
+        return adamw_one_cycle(self, [p for p in self.model.parameters() if p.requires_grad])
 
     def on_save_checkpoint(self, checkpoint):
         # The frozen text tower comes from its package; keep checkpoints small.

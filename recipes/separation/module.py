@@ -6,6 +6,7 @@ import lightning as L
 import torch
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as si_sdr
 
+from recipes.common import adamw_one_cycle
 from separation.modeling import SeparatorConfig, SeparatorNet
 
 EPS = 1e-8
@@ -58,8 +59,4 @@ class SeparationModule(L.LightningModule):
             self.log("val/absent_db", level.mean(), batch_size=int((~act).sum()))
 
     def configure_optimizers(self):
-        opt = torch.optim.AdamW(self.net.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        total = self.trainer.estimated_stepping_batches
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=max(total, 1),
-                                                    pct_start=0.05)
-        return [opt], [{"scheduler": sched, "interval": "step"}]
+        return adamw_one_cycle(self, self.net.parameters())
