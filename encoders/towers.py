@@ -109,7 +109,7 @@ class VideoTower(nn.Module):
         layer = nn.TransformerEncoderLayer(cfg.video_hidden, 4, 2 * cfg.video_hidden, dropout=0.0, batch_first=True,
                                            norm_first=True)
         self.temporal = nn.TransformerEncoder(layer, cfg.video_layers, enable_nested_tensor=False)
-        self.size = cfg.video_size
+        self.size, self.pool = cfg.video_size, cfg.video_pool
 
     def forward(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t = frames.shape[:2]
@@ -118,7 +118,13 @@ class VideoTower(nn.Module):
         x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
         m = F.interpolate(m, size=(self.size, self.size), mode="nearest")
         x = torch.cat([x * (0.2 + 0.8 * m), m], dim=1)
-        tokens = rearrange(self.frames(x), "(b t) h -> b t h", b=b, t=t) + self.position[:, :t]
+        feats = self.frames[:-3](x)  # conv stack; the Sequential keeps the first model's weight names
+        if self.pool == "mask":
+            w = F.adaptive_avg_pool2d(m, feats.shape[-2:])
+            pooled = (feats * w).sum((2, 3)) / w.sum((2, 3)).clamp_min(1e-6)
+        else:
+            pooled = feats.mean((2, 3))
+        tokens = rearrange(self.frames[-1](pooled), "(b t) h -> b t h", b=b, t=t) + self.position[:, :t]
         tokens = self.temporal(tokens)
         return tokens, tokens.mean(dim=1)
 

@@ -1,6 +1,7 @@
 """The Lightning recipes on the tiny corpus: a few steps, resume from the last checkpoint, export."""
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -96,3 +97,47 @@ def test_separator_recipe_trains_resumes_and_exports(tiny_encoder_dir, tiny_corp
     losses = overfit(module, batch, lambda b: separation_loss(module(b), b["target"], b["mixture"], b["active"]).mean(),
                      steps=15, lr=5e-3)
     assert losses[-1] < losses[0] - 1.0  # dB
+
+
+def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_corpus):
+    from recipes.separation.data import SeparationExamples, build_banks
+
+    banks = build_banks(PEAVEncoder.from_pretrained(tiny_encoder_dir), tiny_corpus, splits=("train",), progress=False)
+    data = SeparationExamples(tiny_corpus, "train", banks, crop_seconds=1.0, remix_prob=1.0)
+    rng = np.random.default_rng(0)
+    target = np.sin(np.arange(16000) * 0.05).astype(np.float32) * 0.5
+    for _ in range(20):
+        mixture, scaled, others = data._remix(target, "violin", 16000, rng)
+        assert 1 <= len(others) <= 3 and "violin" not in others and len(set(others)) == len(others)
+        assert np.abs(mixture).max() <= 0.99 + 1e-6
+        assert np.corrcoef(scaled, target)[0, 1] > 0.999  # the target is only rescaled
+        assert np.abs(mixture - scaled).max() > 1e-3  # and something else is in the mix
+    item = data[0]
+    assert item["mixture"].shape == item["target"].shape == (16000,)
+
+
+def test_encoder_continues_from_export_with_frozen_text_head(tiny_encoder_dir, tiny_corpus):
+    module = EncoderModule(init_from=str(tiny_encoder_dir), frozen=["text_head"], config={"video_pool": "mask"})
+    start = PEAVEncoder.from_pretrained(tiny_encoder_dir)
+    assert module.model.config.video_pool == "mask" and module.model.config.embed_dim == 64
+    before = {k: v.clone() for k, v in module.model.trainable_state().items()}
+    assert all(torch.equal(before[k], v) for k, v in start.backend.model.trainable_state().items())
+    data = EncoderDataModule(str(tiny_corpus), batch_size=12, num_workers=0)
+    data.setup()
+    batch = next(iter(data.train_dataloader()))
+    overfit(module, batch, lambda b: sum(module.losses(b).values()), steps=3)
+    after = module.model.trainable_state()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("text_head."))
+    assert not torch.equal(before["audio_head.proj.weight"], after["audio_head.proj.weight"])
+
+
+def test_span_threshold_calibration_writes_config(tiny_encoder_dir, tiny_corpus, tmp_path):
+    import shutil
+
+    from recipes.encoders.calibrate import THRESHOLDS, main
+
+    model = tmp_path / "enc"
+    shutil.copytree(tiny_encoder_dir, model)
+    main([str(model), "--data", str(tiny_corpus), "--split", "train", "--limit", "4"])
+    chosen = PEAVEncoder.from_pretrained(model).backend.frame_threshold
+    assert chosen in [float(t) for t in THRESHOLDS]

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from recipes import common
-from recipes.data.activity import frames_from_spans
+from recipes.data.activity import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.io import load_audio, load_video
@@ -29,6 +29,22 @@ from soundsift.io import load_audio, load_video
 
 def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / max(2 * tp + fp + fn, 1)
+
+
+def _counts(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    return np.array([(pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()], dtype=np.int64)
+
+
+def span_scores(encoder, mix: torch.Tensor, rate: int, row: dict, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Frame scores and true activity [N, F] for each present target's first caption, plus a last row
+    for one randomly chosen absent class (true activity: none)."""
+    present = [s for s in row["sources"] if s["target"]]
+    absent = [c for c in TARGET_LABELS if c not in {s["label"] for s in present}]
+    texts = [s["captions"][0] for s in present] + [BY_LABEL[absent[int(rng.integers(len(absent)))]].captions[0]]
+    scores = encoder.frame_scores(mix, rate, texts).numpy()
+    n = min(scores.shape[1], int(round(row["duration"] / FRAME_SECONDS)))
+    truth = np.stack([frames_from_spans(s["activity"], n) for s in present] + [np.zeros(n, dtype=bool)])
+    return scores[:, :n], truth
 
 
 def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None = None, progress: bool = True) -> dict:
@@ -48,16 +64,9 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         mix, rate = load_audio(root / row["mixture"])
         mix_emb.append(encoder.embed_audio(mix, rate)[0])
         present = [s for s in row["sources"] if s["target"]]
-        n_frames = int(round(row["duration"] / 0.04))
-        texts = [s["captions"][0] for s in present]
-        absent = [c for c in classes if c not in {s["label"] for s in present}]
-        absent_label = absent[int(rng.integers(len(absent)))]
-        scores = encoder.frame_scores(mix, rate, texts + [BY_LABEL[absent_label].captions[0]])[:, :n_frames]
-        flagged = (scores >= encoder.backend.frame_threshold).numpy()
-        for j, s in enumerate(present):
-            truth = frames_from_spans(s["activity"], n_frames)
-            pred = flagged[j, : len(truth)]
-            span_counts += [int((pred & truth).sum()), int((pred & ~truth).sum()), int((~pred & truth).sum())]
+        scores, truth = span_scores(encoder, mix, rate, row, rng)
+        flagged = scores >= encoder.backend.frame_threshold
+        span_counts += _counts(flagged[:-1], truth[:-1])
         absent_fp += int(flagged[-1].sum())
         absent_total += flagged.shape[1]
         for s in present:

@@ -16,13 +16,22 @@ from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 class EncoderModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
-                 frame_weight: float = 1.0, video_weight: float = 1.0, frame_items: int = 12):
+                 frame_weight: float = 1.0, video_weight: float = 1.0, frame_items: int = 12,
+                 init_from: str | None = None, frozen: list[str] | None = None):
+        """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
+        config); ``frozen``: top-level parts of PEAVModel kept fixed, e.g. ``["text_head"]`` so that text
+        queries, and so a separator trained on them, keep their meaning."""
         super().__init__()
         self.save_hyperparameters()
-        cfg = PEAVConfig.tiny() if tiny else PEAVConfig()
+        cfg = PEAVConfig.load(init_from) if init_from else PEAVConfig.tiny() if tiny else PEAVConfig()
         for key, value in (config or {}).items():
             setattr(cfg, key, value)
         self.model = PEAVModel(cfg)
+        if init_from:
+            state = PEAVModel.from_pretrained(init_from).trainable_state()
+            self.model.load_state_dict(state, strict=False)
+        for name in frozen or []:
+            getattr(self.model, name).requires_grad_(False)
         self._text_cache: dict[str, torch.Tensor] = {}
 
     def text_features(self, texts: list[str]) -> torch.Tensor:

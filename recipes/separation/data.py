@@ -5,6 +5,9 @@ Queries come from the frozen encoder, computed once per corpus and cached:
 - audio example: another clip of the same class from a different mixture;
 - absent: a caption of a class that is not in the mixture, whose answer is silence.
 A share of present-target examples also gets span prompts (+ where it sounds, - where not).
+In training, a share of present-target examples is remixed on the fly ("dynamic mixing"): the target
+source is laid over sources of other classes taken from other mixtures, at new levels. 2,000 fixed
+mixtures would otherwise be memorised long before a 90-minute run ends.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class SeparationExamples(Dataset):
     MODES = ("text", "audio", "absent")
 
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
-                 span_prob: float = 0.3, train: bool = True, seed: int = 0):
+                 span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0):
         self.root = Path(root)
         self.rows = read_manifest(self.root, split)
         self.banks = banks
@@ -80,7 +83,8 @@ class SeparationExamples(Dataset):
         for i, label in enumerate(banks["audio_label"]):
             self.by_label.setdefault(label, []).append(i)
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
-        self.train, self.seed = train, seed
+        self.train, self.seed, self.remix_prob = train, seed, remix_prob
+        self.sources = [(r, s) for r in self.rows for s in r["sources"]]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -117,8 +121,13 @@ class SeparationExamples(Dataset):
                 query = self.banks["audio"][int(rng.choice(others))]
             label = src["label"]
             start = _crop_around(src["activity"], row["duration"], rate, n, rng)
-            mixture = _read(self.root / row["mixture"], start, n)
             target = _read(self.root / src["path"], start, n)
+            if self.train and rng.random() < self.remix_prob:
+                mixture, target, _ = self._remix(target, src["label"], n, rng)
+                if mode == "text":
+                    query = self._text(str(rng.choice(BY_LABEL[label].captions)))  # no level words: levels changed
+            else:
+                mixture = _read(self.root / row["mixture"], start, n)
             spans = torch.zeros(2, n_frames)
             if rng.random() < self.span_prob:
                 f0 = start // int(FRAME_SECONDS * rate)
@@ -133,6 +142,23 @@ class SeparationExamples(Dataset):
                 "spans": spans, "active": mode != "absent", "label": label, "mode": mode}
 
 
+    def _remix(self, target: np.ndarray, label: str, n: int, rng) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The target crop over 1-3 sources of other classes from other mixtures, each at -6..+6 dB:
+        (mixture, rescaled target, the interferers' labels)."""
+        used, others, count = {label}, [], int(rng.integers(1, 4))
+        while len(others) < count:
+            r, s = self.sources[int(rng.integers(len(self.sources)))]
+            if s["label"] in used:
+                continue
+            used.add(s["label"])
+            start = _crop_around(s["activity"], r["duration"], r["sample_rate"], n, rng)
+            others.append(_read(self.root / s["path"], start, n) * 10 ** (rng.uniform(-6, 6) / 20))
+        target = target * 10 ** (rng.uniform(-6, 6) / 20)
+        mixture = target + np.sum(others, axis=0)
+        scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
+        return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32), sorted(used - {label})
+
+
 def collate(items: list[dict]) -> dict:
     out = {k: torch.stack([it[k] for it in items]) for k in ("mixture", "target", "query", "spans")}
     out["active"] = torch.tensor([it["active"] for it in items])
@@ -145,7 +171,7 @@ class SeparationDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
-                 num_workers: int = 1, span_prob: float = 0.3):
+                 num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5):
         super().__init__()
         self.save_hyperparameters()
 
@@ -155,6 +181,7 @@ class SeparationDataModule(CorpusDataModule):
         h = self.hparams
         encoder = PEAVEncoder.from_pretrained(h.encoder)
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
-        self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob)
+        self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
+                                            remix_prob=h.remix_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
