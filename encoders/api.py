@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from soundsift.errors import SoundSiftError
 from soundsift.io import resample
+from soundsift.timeline import runs
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
 MIN_SECONDS = 0.2
@@ -135,8 +136,6 @@ class PEAVEncoder:
     def spans(self, wave: torch.Tensor, sample_rate: int, text: str,
               threshold: float | None = None) -> list[tuple[float, float]]:
         """Time spans (seconds) where ``text`` is active, from :meth:`frame_scores`."""
-        from recipes.data.activity import runs
-
         threshold = self.backend.frame_threshold if threshold is None else threshold
         active = (self.frame_scores(wave, sample_rate, [text])[0] >= threshold).numpy()
         step = self.backend.hop / self.sample_rate

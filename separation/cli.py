@@ -12,7 +12,7 @@ PROGRESS_SECONDS = 30.0  # show a progress bar for inputs longer than this
 
 
 def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> list[Path]:
-    from recipes.data.taxonomy import slug
+    from soundsift.io import slug
 
     names, paths = set(), []
     for prompt in prompts:

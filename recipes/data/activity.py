@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FRAME_SECONDS = 0.04
+from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs, spans_from_frames  # noqa: F401 (re-exported)
 
 
 def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, abs_db: float = -60.0,
@@ -28,23 +28,6 @@ def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, ab
         if b - a < min_len:
             active[a:b] = False
     return active
-
-
-def runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) frame indices of each run of True."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
-def spans_from_frames(mask: np.ndarray) -> list[list[float]]:
-    return [[round(a * FRAME_SECONDS, 2), round(b * FRAME_SECONDS, 2)] for a, b in runs(np.asarray(mask, bool))]
-
-
-def frames_from_spans(spans, n_frames: int) -> np.ndarray:
-    mask = np.zeros(n_frames, dtype=bool)
-    for a, b in spans:
-        mask[int(round(a / FRAME_SECONDS)): int(round(b / FRAME_SECONDS))] = True
-    return mask
 
 
 def activity_spans(wave: np.ndarray, sample_rate: int) -> list[list[float]]:

@@ -22,6 +22,7 @@ from recipes.data.activity import activity_spans
 from recipes.data.captions import describe
 from recipes.data.synth import ALT_SOUNDFONT, DEFAULT_SOUNDFONT
 from soundsift.errors import SoundSiftError
+from soundsift.io import slug
 
 SPLITS = ("train", "val", "test")
 SAMPLE_RATE = 16000
@@ -173,7 +174,7 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
     rel = lambda p: str(p.relative_to(out))  # noqa: E731
     sources = []
     for k, ((cls, attrs, gain_db), q) in enumerate(zip(infos, ints)):
-        path = folder / f"s{k}-{taxonomy.slug(cls.label)}.flac"
+        path = folder / f"s{k}-{slug(cls.label)}.flac"
         save_audio(path, q.astype(np.int16), SAMPLE_RATE, subtype="PCM_16", overwrite=True)
         sources.append({"path": rel(path), "label": cls.label, "target": cls.target,
                         "captions": describe(cls, attrs, rng), "activity": activity_spans(q / 32768.0, SAMPLE_RATE),

@@ -98,9 +98,3 @@ def get(label: str) -> SoundClass:
     return BY_LABEL[label]
 
 
-def slug(text: str) -> str:
-    """File-name-safe form of a label or prompt: 'a man speaking' -> 'a-man-speaking'."""
-    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text.strip())
-    while "--" in out:
-        out = out.replace("--", "-")
-    return out.strip("-")[:60] or "prompt"
