@@ -9,6 +9,7 @@ from recipes.data import taxonomy
 from recipes.data.activity import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import PRESETS, SPLITS, Job, _init_worker, build, plan, read_manifest, render_mixture
 from recipes.data.scenes import source_at
+from recipes.data.synth import SOUNDFONTS
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
 
@@ -112,7 +113,7 @@ def test_small_plan_covers_every_class_in_every_split():
 
 
 def test_rendering_is_deterministic(tmp_path):
-    _init_worker("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    _init_worker(SOUNDFONTS["default"])
     job = Job("train", 3, ("violin", "female speech", "drum kit"), True, True)
     rows = [render_mixture(job, tmp_path / name, PRESETS["tiny"], 5, "default") for name in ("a", "b")]
     assert rows[0] == rows[1]
@@ -123,6 +124,19 @@ def test_rendering_is_deterministic(tmp_path):
     other = render_mixture(job, tmp_path / "c", PRESETS["tiny"], 6, "default")
     assert other["sources"][0]["activity"] != rows[0]["sources"][0]["activity"] or \
         other["sources"][0]["captions"] != rows[0]["sources"][0]["captions"]
+
+
+def test_multi_variant_draws_a_soundfont_per_clip(tmp_path):
+    _init_worker(SOUNDFONTS["multi"])
+    fonts = set()
+    for index in range(6):
+        job = Job("train", index, ("violin", "piano", "male speech"), False, False)
+        row = render_mixture(job, tmp_path / "multi", PRESETS["tiny"], 0, "multi")
+        fonts |= {s["soundfont"] for s in row["sources"] if s["label"] != "male speech"}
+        assert [s["soundfont"] for s in row["sources"] if s["label"] == "male speech"] == [None]
+        again = render_mixture(job, tmp_path / "again", PRESETS["tiny"], 0, "multi")
+        assert again == row  # still deterministic
+    assert fonts == {"FluidR3_GM.sf2", "MuseScore_General.sf3"}
 
 
 def test_build_resumes_after_interruption(tiny_corpus, tmp_path):

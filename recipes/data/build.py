@@ -20,7 +20,7 @@ from tqdm import tqdm
 from recipes.data import taxonomy
 from recipes.data.activity import activity_spans
 from recipes.data.captions import describe
-from recipes.data.synth import ALT_SOUNDFONT, DEFAULT_SOUNDFONT
+from recipes.data.synth import SOUNDFONTS
 from soundsift.errors import SoundSiftError
 from soundsift.io import slug
 
@@ -122,13 +122,13 @@ def _active_rms(wave: np.ndarray) -> float:
 _WORKER: dict = {}
 
 
-def _init_worker(soundfont: str) -> None:
+def _init_worker(soundfonts: list[str]) -> None:
     import torch
 
     torch.set_num_threads(1)
     from recipes.data.synth import Renderer
 
-    _WORKER["renderer"] = Renderer(soundfont, SAMPLE_RATE)
+    _WORKER["renderers"] = [Renderer(sf, SAMPLE_RATE) for sf in soundfonts]
 
 
 def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str) -> dict:
@@ -140,14 +140,17 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
     rng = np.random.default_rng([seed, SPLITS.index(job.split), job.index])
     duration = round(round(rng.uniform(*preset.duration) / 0.04) * 0.04, 2)
     n = int(round(duration * SAMPLE_RATE))
-    waves, infos = [], []
+    waves, infos, fonts = [], [], []
     for label in job.labels:
         cls = taxonomy.get(label)
         segments = _segments(rng, duration)
         if cls.kind == "speech":
             wave, attrs = speech_clip(cls.gender, job.split, segments, duration, SAMPLE_RATE, rng, variant)
         else:
-            wave, attrs = _WORKER["renderer"].clip(cls, segments, duration, rng)
+            renderers = _WORKER["renderers"]  # one draw only when there is a choice: default builds stay as they were
+            renderer = renderers[int(rng.integers(len(renderers)))] if len(renderers) > 1 else renderers[0]
+            wave, attrs = renderer.clip(cls, segments, duration, rng)
+        fonts.append(renderer.soundfont if cls.kind != "speech" else None)
         level = _active_rms(wave)
         if level == 0.0:
             raise RuntimeError(f"{job.id}: {label} rendered silent")
@@ -160,6 +163,7 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
         gain_db = float(rng.uniform(-30, -18))
         waves.append(wave * (0.1 * 10 ** (gain_db / 20) / _active_rms(wave)))
         infos.append((cls, {"color": color, "loudness": "soft"}, gain_db))
+        fonts.append(None)
 
     # Exactness: sources are quantised to 16-bit first and the mixture is their integer sum, so
     # the FLAC files on disk satisfy mixture == sum(sources) bit for bit.
@@ -178,7 +182,8 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
         save_audio(path, q.astype(np.int16), SAMPLE_RATE, subtype="PCM_16", overwrite=True)
         sources.append({"path": rel(path), "label": cls.label, "target": cls.target,
                         "captions": describe(cls, attrs, rng), "activity": activity_spans(q / 32768.0, SAMPLE_RATE),
-                        "gain_db": round(float(gain_db + 20 * np.log10(scale)), 2), "attributes": attrs, "boxes": None})
+                        "gain_db": round(float(gain_db + 20 * np.log10(scale)), 2), "attributes": attrs, "boxes": None,
+                        "soundfont": Path(fonts[k]).name if fonts[k] else None})
     mix_path = folder / "mixture.flac"
     save_audio(mix_path, mix_int.astype(np.int16), SAMPLE_RATE, subtype="PCM_16", overwrite=True)
     row = {"id": job.id, "split": job.split, "mixture": rel(mix_path), "sample_rate": SAMPLE_RATE,
@@ -212,11 +217,13 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
     """Build (or resume) a corpus; returns the manifest path."""
     if preset not in PRESETS:
         raise SoundSiftError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
-    if variant not in ("default", "alt"):
-        raise SoundSiftError(f"unknown variant {variant!r}; choose 'default' or 'alt'")
-    soundfont = ALT_SOUNDFONT if variant == "alt" else DEFAULT_SOUNDFONT
-    if not Path(soundfont).exists():
-        raise SoundSiftError(f"soundfont {soundfont} is missing (apt-get install fluid-soundfont-gm timgm6mb-soundfont)")
+    if variant not in SOUNDFONTS:
+        raise SoundSiftError(f"unknown variant {variant!r}; choose one of {sorted(SOUNDFONTS)}")
+    soundfonts = SOUNDFONTS[variant]
+    for soundfont in soundfonts:
+        if not Path(soundfont).exists():
+            raise SoundSiftError(f"soundfont {soundfont} is missing (apt-get install fluid-soundfont-gm "
+                                 "timgm6mb-soundfont musescore-general-soundfont-small)")
     if shutil.which("espeak-ng") is None:
         raise SoundSiftError("espeak-ng is not installed (apt-get install espeak-ng)")
     out = Path(out)
@@ -251,7 +258,7 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
     with tqdm(total=len(jobs), initial=done, desc=f"building {preset}", unit="mix", disable=not progress) as bar:
         if todo:
             ctx = mp.get_context("spawn")  # torch and FluidSynth are not fork-safe
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfont,)) as pool:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfonts,)) as pool:
                 for count in pool.imap_unordered(_run_shard, todo):
                     bar.update(count)
     tmp = manifest.with_suffix(".part")
