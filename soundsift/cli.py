@@ -95,7 +95,7 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     b.add_argument("--variant", choices=["default", "alt", "multi"], default="default",
-                   help="'multi': each clip from one of two soundfonts (FluidR3, MuseScore General); "
+                   help="'multi': each clip from one of three soundfonts (FluidR3, MuseScore General, csound GM); "
                         "'alt': TimGM6mb and held-out voices, to test generalisation")
     b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
     b.add_argument("--quiet", action="store_true", help="no progress bar")

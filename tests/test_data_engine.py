@@ -129,14 +129,14 @@ def test_rendering_is_deterministic(tmp_path):
 def test_multi_variant_draws_a_soundfont_per_clip(tmp_path):
     _init_worker(SOUNDFONTS["multi"])
     fonts = set()
-    for index in range(6):
+    for index in range(8):
         job = Job("train", index, ("violin", "piano", "male speech"), False, False)
         row = render_mixture(job, tmp_path / "multi", PRESETS["tiny"], 0, "multi")
         fonts |= {s["soundfont"] for s in row["sources"] if s["label"] != "male speech"}
         assert [s["soundfont"] for s in row["sources"] if s["label"] == "male speech"] == [None]
         again = render_mixture(job, tmp_path / "again", PRESETS["tiny"], 0, "multi")
         assert again == row  # still deterministic
-    assert fonts == {"FluidR3_GM.sf2", "MuseScore_General.sf3"}
+    assert fonts == {"FluidR3_GM.sf2", "MuseScore_General.sf3", "sf_GMbank.sf2"}
 
 
 def test_build_resumes_after_interruption(tiny_corpus, tmp_path):

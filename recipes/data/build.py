@@ -223,7 +223,7 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
     for soundfont in soundfonts:
         if not Path(soundfont).exists():
             raise SoundSiftError(f"soundfont {soundfont} is missing (apt-get install fluid-soundfont-gm "
-                                 "timgm6mb-soundfont musescore-general-soundfont-small)")
+                                 "timgm6mb-soundfont musescore-general-soundfont-small csound-soundfont)")
     if shutil.which("espeak-ng") is None:
         raise SoundSiftError("espeak-ng is not installed (apt-get install espeak-ng)")
     out = Path(out)

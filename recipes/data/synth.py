@@ -15,10 +15,12 @@ from recipes.data.taxonomy import SoundClass
 
 DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 ALT_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
-MUSESCORE_SOUNDFONT = "/usr/share/sounds/sf3/MuseScore_General.sf3"
+MUSESCORE_SOUNDFONT = "/usr/share/sounds/sf3/MuseScore_General.sf3"  # descends from FluidR3: similar samples
+CSOUND_SOUNDFONT = "/usr/share/sounds/sf2/sf_GMbank.sf2"  # an unrelated GM sample set
 # Soundfonts per corpus variant. "multi" draws one per clip, so models hear each instrument in more
 # than one sample set; TimGM6mb stays out of it, for the "alt" generalisation check.
-SOUNDFONTS = {"default": [DEFAULT_SOUNDFONT], "alt": [ALT_SOUNDFONT], "multi": [DEFAULT_SOUNDFONT, MUSESCORE_SOUNDFONT]}
+SOUNDFONTS = {"default": [DEFAULT_SOUNDFONT], "alt": [ALT_SOUNDFONT],
+              "multi": [DEFAULT_SOUNDFONT, MUSESCORE_SOUNDFONT, CSOUND_SOUNDFONT]}
 
 SCALES = {
     "major": [0, 2, 4, 5, 7, 9, 11],
