@@ -92,13 +92,16 @@ class PEAVModel(nn.Module):
         save_file(self.trainable_state(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
         return folder
 
-    @classmethod
-    def from_pretrained(cls, folder: str | Path, text_model_dir: str | None = None) -> "PEAVModel":
-        folder = Path(folder)
-        model = cls(PEAVConfig.load(folder), text_model_dir)
-        state = load_file(str(folder / WEIGHTS_NAME))
-        missing, unexpected = model.load_state_dict(state, strict=False)
+    def load_weights(self, folder: str | Path) -> None:
+        """The trainable weights saved in ``folder`` (the text model comes from its package)."""
+        state = load_file(str(Path(folder) / WEIGHTS_NAME))
+        missing, unexpected = self.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith("text.")]
         if missing or unexpected:
             raise RuntimeError(f"{folder}: weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, text_model_dir: str | None = None) -> "PEAVModel":
+        model = cls(PEAVConfig.load(folder), text_model_dir)
+        model.load_weights(folder)
         return model.eval()

@@ -9,7 +9,10 @@ from pathlib import Path
 
 class JsonConfig:
     def save(self, folder: str | Path) -> None:
-        Path(folder, "config.json").write_text(json.dumps(asdict(self), indent=1))
+        from soundsift.io import atomic_path
+
+        with atomic_path(Path(folder, "config.json"), overwrite=True) as tmp:  # calibration rewrites it in place
+            tmp.write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod
     def load(cls, folder: str | Path):

@@ -134,3 +134,12 @@ def test_cli_reports_one_line_error(tmp_path):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("soundsift: error:") and "--force" in lines[0]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = save_audio(tmp_path / "a.wav", np.zeros((1, 1600), dtype=np.float32), 16000)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600

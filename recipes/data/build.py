@@ -146,11 +146,12 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
         segments = _segments(rng, duration)
         if cls.kind == "speech":
             wave, attrs = speech_clip(cls.gender, job.split, segments, duration, SAMPLE_RATE, rng, variant)
+            fonts.append(None)
         else:
             renderers = _WORKER["renderers"]  # one draw only when there is a choice: default builds stay as they were
             renderer = renderers[int(rng.integers(len(renderers)))] if len(renderers) > 1 else renderers[0]
             wave, attrs = renderer.clip(cls, segments, duration, rng)
-        fonts.append(renderer.soundfont if cls.kind != "speech" else None)
+            fonts.append(renderer.soundfont)
         level = _active_rms(wave)
         if level == 0.0:
             raise RuntimeError(f"{job.id}: {label} rendered silent")

@@ -28,8 +28,7 @@ class EncoderModule(L.LightningModule):
             setattr(cfg, key, value)
         self.model = PEAVModel(cfg)
         if init_from:
-            state = PEAVModel.from_pretrained(init_from).trainable_state()
-            self.model.load_state_dict(state, strict=False)
+            self.model.load_weights(init_from)
         for name in frozen or []:
             getattr(self.model, name).requires_grad_(False)
         self._text_cache: dict[str, torch.Tensor] = {}

@@ -141,7 +141,6 @@ class SeparationExamples(Dataset):
         return {"mixture": torch.from_numpy(mixture), "target": torch.from_numpy(target), "query": query,
                 "spans": spans, "active": mode != "absent", "label": label, "mode": mode}
 
-
     def _remix(self, target: np.ndarray, label: str, n: int, rng) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The target crop over 1-3 sources of other classes from other mixtures, each at -6..+6 dB:
         (mixture, rescaled target, the interferers' labels)."""
