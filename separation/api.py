@@ -22,6 +22,7 @@ class Separation:
     residual: torch.Tensor   # [C, T]: input minus all targets
     sample_rate: int
     prompts: list = field(default_factory=list)
+    presence: list | None = None  # per prompt, 0..1: how sure the model is the sound is in the input
 
 
 def parse_span(text: str) -> tuple[str, float, float]:
@@ -105,8 +106,10 @@ class Separator:
         wave16 = resample(wave, int(sample_rate), self.sample_rate)
         queries, prompts = self.queries(wave16.mean(0, keepdim=True), text, audio_query, spans)
         track = span_track(spans, wave16.shape[-1], self.sample_rate) if spans else None
-        targets16 = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress)
+        targets16, presence = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress,
+                                              return_presence=True)
         targets = [resample(t, self.sample_rate, int(sample_rate))[:, : wave.shape[-1]] for t in targets16]
         targets = [torch.nn.functional.pad(t, (0, wave.shape[-1] - t.shape[-1])) for t in targets]
         residual = wave - torch.stack(targets).sum(0)  # stems always add up to the input
-        return Separation(targets=targets, residual=residual, sample_rate=int(sample_rate), prompts=prompts)
+        return Separation(targets=targets, residual=residual, sample_rate=int(sample_rate), prompts=prompts,
+                          presence=None if presence is None else [round(float(p), 4) for p in presence])

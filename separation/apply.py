@@ -33,8 +33,12 @@ def _triangle(length: int) -> torch.Tensor:
 
 @torch.no_grad()
 def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch.Tensor | None = None,
-                    segment: float = 8.0, overlap: float = 0.25, progress: bool = False) -> torch.Tensor:
-    """wave [C, T] at the net's rate, queries [K, D] -> targets [K, C, T] (masks sum to at most 1)."""
+                    segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
+                    return_presence: bool = False):
+    """wave [C, T] at the net's rate, queries [K, D] -> targets [K, C, T] (masks sum to at most 1).
+
+    With ``return_presence``: also each prompt's presence probability [K] from the net's gate (the
+    highest over segments: the sound is there if it is there anywhere), or None without a gate."""
     rate = net.config.sample_rate
     channels, total = wave.shape
     size = min(int(segment * rate), total)
@@ -46,6 +50,7 @@ def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch
     if starts[-1] + size < total:
         starts.append(total - size)
     frames_per_sample = None if track is None else track.shape[-1] / total
+    presence = None
     for start in tqdm(starts, desc="separating", unit="segment", disable=not progress):
         chunk = wave[:, start: start + size]
         spans = None
@@ -54,11 +59,15 @@ def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch
             b = max(a + 1, int(round((start + size) * frames_per_sample)))
             spans = track[None, :, a:b].expand(queries.shape[0], -1, -1)
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
-        masks = net.mask(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
+        masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
+        if logit is not None:
+            masks = masks * torch.sigmoid(logit)[:, None, None]
+            presence = torch.sigmoid(logit) if presence is None else torch.maximum(presence, torch.sigmoid(logit))
         total_mask = masks.sum(0, keepdim=True)
         masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
         spec = net.stft(chunk)  # [C, F, T]
         est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1]).view(len(masks), channels, -1)
         out[..., start: start + size] += est * w
         weight[start: start + size] += w
-    return out / weight.clamp(min=1e-8)
+    out = out / weight.clamp(min=1e-8)
+    return (out, presence) if return_presence else out

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 
 from soundsift.errors import SoundSiftError
 
 PROGRESS_SECONDS = 30.0  # show a progress bar for inputs longer than this
+ABSENT_PRESENCE = 0.5    # below this presence probability the CLI says the prompted sound was not found
 
 
 def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> list[Path]:
@@ -59,4 +61,8 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         if not quiet:
             for p in paths:
                 print(os.fspath(p))
+            for prompt, p in zip(result.prompts, result.presence or []):
+                if p < ABSENT_PRESENCE:
+                    print(f"note: {prompt!r} does not seem to be in {path.name} (presence {p:.2f}); its stem is "
+                          "near silence", file=sys.stderr)
     return written

@@ -32,6 +32,7 @@ class SeparatorConfig(JsonConfig):
     hidden: int = 384
     dilations: list = field(default_factory=lambda: [1, 2, 4, 8, 16, 1, 2, 4, 8, 16])
     encoder: str = "peav-small"  # which encoder's space the queries live in
+    presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
 
     @property
     def bins(self) -> int:
@@ -39,7 +40,7 @@ class SeparatorConfig(JsonConfig):
 
     @classmethod
     def tiny(cls) -> "SeparatorConfig":
-        return cls(query_dim=64, channels=32, hidden=48, dilations=[1, 2, 4], n_fft=256, hop=64)
+        return cls(query_dim=64, channels=32, hidden=48, dilations=[1, 2, 4], n_fft=256, hop=64, presence_gate=True)
 
 
 class FiLMBlock(nn.Module):
@@ -72,6 +73,12 @@ class SeparatorNet(nn.Module):
         self.query_in = nn.Sequential(nn.Linear(c.query_dim, c.query_dim), nn.GELU())
         self.blocks = nn.ModuleList(FiLMBlock(c.channels, c.hidden, d, c.query_dim) for d in c.dilations)
         self.head = nn.Conv1d(c.channels, c.bins, 1)
+        if c.presence_gate:
+            # Absent targets must come out near silent (-25 dB); the mask alone learns that only weakly
+            # because the absent loss is down-weighted (see recipes/separation/module.py), so a
+            # segment-level "is the prompted sound here" classifier scales the whole mask.
+            self.presence = nn.Sequential(nn.Linear(c.channels, c.channels), nn.GELU(), nn.Linear(c.channels, 1))
+            nn.init.constant_(self.presence[-1].bias, 3.0)  # starts open (0.95): early training as without it
 
     def stft(self, wave: torch.Tensor) -> torch.Tensor:
         return torch.stft(wave, self.config.n_fft, self.config.hop, window=self.window, return_complex=True)
@@ -86,7 +93,12 @@ class SeparatorNet(nn.Module):
         return F.interpolate(spans.float(), size=frames, mode="nearest")
 
     def mask(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None) -> torch.Tensor:
-        """Ratio mask in 0..1, [B, F, T], for the mixture STFT ``spec``."""
+        """Ratio mask in 0..1, [B, F, T], for the mixture STFT ``spec`` (scaled by the presence gate)."""
+        mask, presence = self.mask_and_presence(spec, query, spans)
+        return mask if presence is None else mask * torch.sigmoid(presence)[:, None, None]
+
+    def mask_and_presence(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None):
+        """(ungated mask [B, F, T], presence logit [B] or None without a gate)."""
         mag = spec.abs()
         feats = torch.log1p(mag / (mag.mean(dim=(1, 2), keepdim=True) + 1e-8))
         x = torch.cat([feats, self.span_frames(spans, spec.shape[0], spec.shape[-1], spec.device)], dim=1)
@@ -94,12 +106,18 @@ class SeparatorNet(nn.Module):
         q = self.query_in(query)
         for block in self.blocks:
             x = block(x, q)
-        return torch.sigmoid(self.head(x))
+        presence = self.presence(x.mean(-1)).squeeze(-1) if self.config.presence_gate else None
+        return torch.sigmoid(self.head(x)), presence
 
-    def forward(self, mixture: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None) -> torch.Tensor:
-        """mixture [B, T] (any level), query [B, D] -> target estimate [B, T]."""
+    def forward(self, mixture: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None,
+                return_presence: bool = False):
+        """mixture [B, T] (any level), query [B, D] -> target estimate [B, T]
+        (and the presence logit [B], or None, with ``return_presence``)."""
         spec = self.stft(mixture)
-        return self.istft(spec * self.mask(spec, query, spans), mixture.shape[-1])
+        mask, presence = self.mask_and_presence(spec, query, spans)
+        gated = mask if presence is None else mask * torch.sigmoid(presence)[:, None, None]
+        est = self.istft(spec * gated, mixture.shape[-1])
+        return (est, presence) if return_presence else est
 
     # --- persistence --------------------------------------------------------------------
     def save_pretrained(self, folder) -> Path:

@@ -94,9 +94,28 @@ def test_separator_recipe_trains_resumes_and_exports(tiny_encoder_dir, tiny_corp
     module = SeparationModule(tiny=True)
     from recipes.separation.module import separation_loss
 
-    losses = overfit(module, batch, lambda b: separation_loss(module(b), b["target"], b["mixture"], b["active"]).mean(),
+    losses = overfit(module, batch, lambda b: separation_loss(module(b)[0], b["target"], b["mixture"], b["active"]).mean(),
                      steps=15, lr=5e-3)
     assert losses[-1] < losses[0] - 1.0  # dB
+
+
+def test_separator_continues_from_export_and_learns_presence(tiny_corpus, tiny_encoder_dir, tmp_path):
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    plain = SeparationModule(tiny=True, config={"presence_gate": False})
+    plain.net.save_pretrained(tmp_path / "plain")
+    module = SeparationModule(init_from=str(tmp_path / "plain"), config={"presence_gate": True})
+    for k, v in plain.net.state_dict().items():  # continues from the export; only the new gate is fresh
+        assert torch.equal(module.net.state_dict()[k], v)
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=16, crop_seconds=1.0,
+                                num_workers=0)
+    data.setup()
+    batch = next(iter(data.val_dataloader()))
+    assert batch["active"].any() and (~batch["active"]).any()
+    bce = lambda b: F.binary_cross_entropy_with_logits(module(b)[1], b["active"].float())
+    losses = overfit(module, batch, bce, steps=20, lr=3e-3)
+    assert losses[-1] < 0.5 * losses[0]
 
 
 def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_corpus):
@@ -141,3 +160,20 @@ def test_span_threshold_calibration_writes_config(tiny_encoder_dir, tiny_corpus,
     main([str(model), "--data", str(tiny_corpus), "--split", "train", "--limit", "4"])
     chosen = PEAVEncoder.from_pretrained(model).backend.frame_threshold
     assert chosen in [float(t) for t in THRESHOLDS]
+
+
+def test_video_stage_trains_video_only_and_keeps_audio_and_text_queries(tiny_encoder_dir, tiny_corpus):
+    frozen = ["audio", "audio_head", "text_head", "frame_head", "frame_text_head"]
+    module = EncoderModule(init_from=str(tiny_encoder_dir), frozen=frozen, frame_weight=0.0)
+    data = EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0, video_only=True)
+    data.setup()
+    assert len(data.train_set) and all(data.train_set[i]["frames"] is not None for i in range(len(data.train_set)))
+    before = {k: v.clone() for k, v in module.model.trainable_state().items()}
+    batch = next(iter(data.train_dataloader()))
+    losses = overfit(module, batch, lambda b: sum(module.losses(b).values()), steps=8)
+    assert losses[-1] < losses[0]
+    after = module.model.trainable_state()
+    for k in before:
+        if k.split(".")[0] in frozen:
+            assert torch.equal(before[k], after[k]), k
+    assert not torch.equal(before["video_head.proj.weight"], after["video_head.proj.weight"])

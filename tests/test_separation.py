@@ -35,6 +35,8 @@ def constant_mask_net(value: float) -> SeparatorNet:
     with torch.no_grad():
         net.head.weight.zero_()
         net.head.bias.fill_(value)
+        net.presence[-1].weight.zero_()
+        net.presence[-1].bias.fill_(30.0)  # gate fully open: the mask alone decides
     return net
 
 
@@ -73,6 +75,7 @@ def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
     for t in res.targets + [res.residual]:
         assert t.shape == wave.shape
     assert torch.allclose(sum(res.targets) + res.residual, wave, atol=1e-5)
+    assert len(res.presence) == 2 and all(0.0 <= p <= 1.0 for p in res.presence)
     by_audio = tiny_separator.separate(wave, 44100, audio_query=(chord(1.0), 16000))
     assert by_audio.prompts == ["audio-query"]
     by_span = tiny_separator.separate(wave, 44100, spans=[("+", 0.1, 0.9)])
@@ -117,3 +120,19 @@ def test_save_load_round_trip(tmp_path):
     again = SeparatorNet.from_pretrained(folder)
     wave, query = chord(1.0), torch.randn(1, 64)
     assert torch.allclose(net.eval()(wave, query), again(wave, query), atol=1e-6)
+
+
+def test_presence_gate_silences_the_output_when_closed():
+    torch.manual_seed(0)
+    net = SeparatorNet(SeparatorConfig.tiny()).eval()
+    wave, query = chord(1.0), torch.randn(1, 64)
+    with torch.no_grad():
+        net.presence[-1].bias.fill_(20.0)
+        open_out = net(wave, query)
+        net.presence[-1].bias.fill_(-20.0)
+        closed, logit = net(wave, query, return_presence=True)
+    assert logit.item() < -10
+    level = 10 * torch.log10(closed.pow(2).sum() / open_out.pow(2).sum())
+    assert level < -60  # dB below the ungated output
+    chunked, presence = apply_separator(net, chord(3.0), query, segment=1.0, return_presence=True)
+    assert presence.shape == (1,) and presence.item() < 1e-4 and chunked.abs().max() < 1e-4

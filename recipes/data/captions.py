@@ -31,3 +31,18 @@ def describe(cls: SoundClass, attrs: dict, rng: np.random.Generator, n_plain: in
         if tempo:
             rich.append(f"a {noun} playing at a {tempo} tempo")
     return list(dict.fromkeys(plain + rich))
+
+
+# Ways users phrase a prompt around a description; training wraps some captions in them so a
+# query like "isolate the violin" means what "a violin" means (the corpus captions are bare).
+TEMPLATES = (
+    "{}", "the sound of {}", "{} playing", "{} in the background", "isolate {}", "extract {}",
+    "a recording of {}", "{} sound", "only {}", "listen to {}", "{} in the mix", "keep {}",
+)
+
+
+def templated(caption: str, rng: np.random.Generator, prob: float = 0.3) -> str:
+    """``caption`` wrapped in a random prompt template with probability ``prob``."""
+    if rng.random() >= prob:
+        return caption
+    return TEMPLATES[int(rng.integers(1, len(TEMPLATES)))].format(caption)

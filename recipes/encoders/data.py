@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from recipes.data.activity import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
+from recipes.data.captions import templated
 from recipes.common import CorpusDataModule
 from recipes.data.taxonomy import TARGET_LABELS
 
@@ -32,13 +33,18 @@ def _video(path: str, size: int) -> torch.Tensor:
 
 class EncoderExamples(Dataset):
     def __init__(self, root: str | Path, split: str, crop_seconds: float = 2.0, video_size: int = 96,
-                 train: bool = True, seed: int = 0):
+                 train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False):
+        """``video_only``: only examples with video (masked objects and whole scenes), for the video stage."""
         self.root = Path(root)
         self.rows = read_manifest(self.root, split)
         self.crop_seconds, self.video_size, self.train, self.seed = crop_seconds, video_size, train, seed
+        self.template_prob = template_prob if train else 0.0
         self.index = []
         for r, row in enumerate(self.rows):
-            self.index += [(r, k) for k, s in enumerate(row["sources"]) if s["target"]]
+            if video_only and not row["video"]:
+                continue
+            self.index += [(r, k) for k, s in enumerate(row["sources"])
+                           if s["target"] and (s["boxes"] is not None or not video_only)]
             if row["video"]:
                 self.index.append((r, -1))
 
@@ -74,7 +80,8 @@ class EncoderExamples(Dataset):
                 acts[s["label"]] = torch.from_numpy(mask.astype(np.float32))
         item = {"audio": torch.from_numpy(audio), "mixture": torch.from_numpy(mixture), "acts": acts,
                 "cls": CLASS_INDEX[row["sources"][k]["label"]] if k >= 0 else -1,
-                "caption": str(rng.choice(row["sources"][k]["captions"])) if k >= 0 else "",
+                "caption": templated(str(rng.choice(row["sources"][k]["captions"])), rng, self.template_prob)
+                if k >= 0 else "",
                 "scene": f"{row['id']}", "frames": None, "masks": None}
         if row["video"]:
             frames = _video(str(self.root / row["video"]), self.video_size)
@@ -115,12 +122,13 @@ class EncoderDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
     def __init__(self, root: str, batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
-                 num_workers: int = 1):
+                 num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False):
         super().__init__()
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:
         h = self.hparams
-        self.train_set = EncoderExamples(h.root, "train", h.crop_seconds, h.video_size, train=True)
-        self.val_set = EncoderExamples(h.root, "val", h.crop_seconds, h.video_size, train=False)
+        self.train_set = EncoderExamples(h.root, "train", h.crop_seconds, h.video_size, train=True,
+                                         template_prob=h.template_prob, video_only=h.video_only)
+        self.val_set = EncoderExamples(h.root, "val", h.crop_seconds, h.video_size, train=False, video_only=h.video_only)
 

@@ -7,18 +7,24 @@ import sys
 
 import torch
 
+from encoders.configuration import PEAVConfig
+from encoders.modeling import PEAVModel
 from recipes.encoders.module import EncoderModule
 
 
 def export(checkpoint: str, out: str) -> None:
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
-    module = EncoderModule(**hparams)
-    state = {k: v for k, v in ckpt["state_dict"].items()}
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    if [k for k in missing if ".text." not in k] or unexpected:
+    if "model_config" in ckpt:
+        model = PEAVModel(PEAVConfig(**ckpt["model_config"]))
+        state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    else:  # checkpoints from before the config was stored: rebuild the module from its arguments
+        hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
+        model = EncoderModule(**hparams).model
+        state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if [k for k in missing if not k.startswith("text.")] or unexpected:
         raise SystemExit(f"checkpoint does not match the module: {missing[:3]} {unexpected[:3]}")
-    module.model.save_pretrained(out)
+    model.save_pretrained(out)
     print(out)
 
 

@@ -3,6 +3,8 @@ frame-level (PE-A-Frame) activity loss."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import lightning as L
 import torch
 import torch.nn.functional as F
@@ -31,7 +33,16 @@ class EncoderModule(L.LightningModule):
             self.model.load_weights(init_from)
         for name in frozen or []:
             getattr(self.model, name).requires_grad_(False)
+        self.train()
         self._text_cache: dict[str, torch.Tensor] = {}
+
+    def train(self, mode: bool = True):
+        # Frozen parts stay in eval mode: the audio tower's batch-norm statistics would otherwise
+        # keep moving and change the "frozen" embeddings.
+        super().train(mode)
+        for name in self.hparams.frozen or []:
+            getattr(self.model, name).eval()
+        return self
 
     def text_features(self, texts: list[str]) -> torch.Tensor:
         """The text tower is frozen, so each caption's features are computed once."""
@@ -56,7 +67,7 @@ class EncoderModule(L.LightningModule):
         same = cls[t_idx][:, None] == cls[t_idx][None, :]
         out["audio_text"] = m.pair_loss("audio_text", emb_a[t_idx], emb_t, same) if len(t_idx) else emb_a.sum() * 0
 
-        if len(t_idx):
+        if len(t_idx) and self.hparams.frame_weight > 0:
             # Frame level: every caption of the batch scored on every mixture crop; the target is that
             # class's activity in the crop (silence if the class is not in the mixture).
             # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a step)
@@ -105,6 +116,12 @@ class EncoderModule(L.LightningModule):
         emb_a, _ = self.model.embed_audio(normalize_level(batch["audio"][has_text]))
         acc = ((emb_a @ emb_c.T).argmax(-1) == batch["cls"][has_text]).float().mean()
         self.log("val/zero_shot_acc", acc, prog_bar=True, batch_size=int(has_text.sum()))
+        v = batch["video_index"]
+        objects = batch["cls"][v] >= 0  # masked objects: is the selected object recognised from its pixels?
+        if v.numel() and objects.any():
+            emb_v, _ = self.model.embed_video(batch["frames"][objects].float() / 255.0, batch["masks"][objects])
+            acc_v = ((emb_v @ emb_c.T).argmax(-1) == batch["cls"][v][objects]).float().mean()
+            self.log("val/video_zero_shot_acc", acc_v, prog_bar=True, batch_size=int(objects.sum()))
 
     def configure_optimizers(self):
         return adamw_one_cycle(self, [p for p in self.model.parameters() if p.requires_grad])
@@ -112,6 +129,8 @@ class EncoderModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint):
         # The frozen text tower comes from its package; keep checkpoints small.
         checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if ".text." not in k}
+        # The full config, so that export needs neither ``init_from`` nor this class's defaults.
+        checkpoint["model_config"] = asdict(self.model.config)
 
     def on_load_checkpoint(self, checkpoint):
         own = self.state_dict()

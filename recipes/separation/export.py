@@ -8,14 +8,20 @@ import sys
 import torch
 
 from recipes.separation.module import SeparationModule
+from separation.modeling import SeparatorConfig, SeparatorNet
 
 
 def export(checkpoint: str, out: str) -> None:
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
-    module = SeparationModule(**hparams)
-    module.load_state_dict(ckpt["state_dict"])
-    module.net.save_pretrained(out)
+    if "net_config" in ckpt:
+        net = SeparatorNet(SeparatorConfig(**ckpt["net_config"]))
+        net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items()})
+    else:  # checkpoints from before the config was stored: rebuild the module from its arguments
+        hparams = {k: v for k, v in ckpt["hyper_parameters"].items() if not k.startswith("_")}  # LightningCLI adds _instantiator
+        module = SeparationModule(**hparams)
+        module.load_state_dict(ckpt["state_dict"])
+        net = module.net
+    net.save_pretrained(out)
     print(out)
 
 

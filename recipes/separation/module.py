@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
 import lightning as L
+from safetensors.torch import load_file
 import torch
+import torch.nn.functional as F
 from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as si_sdr
 
 from recipes.common import adamw_one_cycle
-from separation.modeling import SeparatorConfig, SeparatorNet
+from separation.modeling import WEIGHTS_NAME, SeparatorConfig, SeparatorNet
 
 EPS = 1e-8
 TAU = 1e-3  # caps the SNR a perfect estimate can earn at 30 dB, so easy examples stop dominating
@@ -27,28 +32,43 @@ def separation_loss(est: torch.Tensor, target: torch.Tensor, mixture: torch.Tens
 
 
 class SeparationModule(L.LightningModule):
-    def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01):
+    def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
+                 presence_weight: float = 1.0, init_from: str | None = None):
+        """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
+        config; a presence gate it lacks starts fresh)."""
         super().__init__()
         self.save_hyperparameters()
-        cfg = SeparatorConfig.tiny() if tiny else SeparatorConfig()
+        cfg = SeparatorConfig.load(init_from) if init_from else SeparatorConfig.tiny() if tiny else SeparatorConfig()
         for key, value in (config or {}).items():
             setattr(cfg, key, value)
         self.net = SeparatorNet(cfg)
+        if init_from:
+            state = load_file(str(Path(init_from) / WEIGHTS_NAME))
+            missing, unexpected = self.net.load_state_dict(state, strict=False)
+            if unexpected or [k for k in missing if not k.startswith("presence.")]:
+                raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
 
     def forward(self, batch):
-        return self.net(batch["mixture"], batch["query"], batch["spans"])
+        return self.net(batch["mixture"], batch["query"], batch["spans"], return_presence=True)
 
-    def training_step(self, batch, batch_idx):
-        est = self(batch)
+    def loss(self, batch, est, presence, stage: str) -> torch.Tensor:
+        n = len(est)
         loss = separation_loss(est, batch["target"], batch["mixture"], batch["active"]).mean()
-        self.log("train/loss", loss, prog_bar=True, batch_size=len(est))
+        if presence is not None:
+            bce = F.binary_cross_entropy_with_logits(presence, batch["active"].float())
+            self.log(f"{stage}/presence_bce", bce, batch_size=n)
+            self.log(f"{stage}/presence_acc", ((presence > 0) == batch["active"]).float().mean(), batch_size=n)
+            loss = loss + self.hparams.presence_weight * bce
+        self.log(f"{stage}/loss", loss, prog_bar=True, batch_size=n)
         return loss
 
+    def training_step(self, batch, batch_idx):
+        est, presence = self(batch)
+        return self.loss(batch, est, presence, "train")
+
     def validation_step(self, batch, batch_idx):
-        est = self(batch)
-        n = len(est)
-        self.log("val/loss", separation_loss(est, batch["target"], batch["mixture"], batch["active"]).mean(),
-                 prog_bar=True, batch_size=n)
+        est, presence = self(batch)
+        self.loss(batch, est, presence, "val")
         act = batch["active"]
         if act.any():
             gain = si_sdr(est[act], batch["target"][act]) - si_sdr(batch["mixture"][act], batch["target"][act])
@@ -57,6 +77,10 @@ class SeparationModule(L.LightningModule):
             level = 10 * torch.log10(est[~act].pow(2).sum(-1) + EPS) - 10 * torch.log10(
                 batch["mixture"][~act].pow(2).sum(-1) + EPS)
             self.log("val/absent_db", level.mean(), batch_size=int((~act).sum()))
+
+    def on_save_checkpoint(self, checkpoint):
+        # The full network config, so that export needs neither ``init_from`` nor this class's defaults.
+        checkpoint["net_config"] = asdict(self.net.config)
 
     def configure_optimizers(self):
         return adamw_one_cycle(self, self.net.parameters())
