@@ -8,11 +8,13 @@ from pathlib import Path
 import torch
 
 from separation.apply import apply_separator, span_track
+from separation.click import click_window, click_window_from_file
 from soundsift.errors import SoundSiftError
 from soundsift.io import resample
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
 SILENCE_PEAK = 1e-5
+CLICK_TEMPERATURE = 0.02  # softmax temperature over cosine similarities for click prompts
 MAX_SECONDS = 4 * 3600  # refuse absurd inputs before allocating their buffers
 
 
@@ -61,8 +63,22 @@ class Separator:
             raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")
         return cls(net, encoder, name=path.name)
 
-    def queries(self, mono16: torch.Tensor, text, audio_query, spans) -> tuple[torch.Tensor, list[str]]:
-        """One query embedding per prompt: each text, the audio example, or (spans alone) the + spans' audio."""
+    def video_query(self, emb: torch.Tensor) -> torch.Tensor:
+        """The separator was trained on text and audio queries only, and a video embedding sits
+        elsewhere in the shared space (0 dB SI-SDRi when used as it is), so a click is read through
+        the text side: a softmax over its similarity to the vocabulary's descriptions weights their
+        text embeddings. Without a vocabulary the video embedding is used directly."""
+        vocab = self.net.config.click_vocabulary
+        if not vocab:
+            return emb
+        texts = self._vocab_emb if getattr(self, "_vocab_emb", None) is not None else self.encoder.embed_text(vocab)
+        self._vocab_emb = texts
+        weights = torch.softmax(emb @ texts.T / CLICK_TEMPERATURE, dim=-1)
+        return torch.nn.functional.normalize(weights @ texts, dim=-1)
+
+    def queries(self, mono16: torch.Tensor, text, audio_query, spans, video=None, click=None) -> tuple[torch.Tensor, list[str]]:
+        """One query embedding per prompt: each text, the audio example, each click on the video (the
+        masked object's video embedding), or (spans alone) the + spans' audio."""
         prompts, embs = [], []
         if text is not None:
             texts = [text] if isinstance(text, str) else list(text)
@@ -74,10 +90,22 @@ class Separator:
             q_wave, q_rate = audio_query
             embs.append(self.encoder.embed_audio(q_wave, q_rate))
             prompts.append("audio-query")
+        if click is not None:
+            clicks = [click] if isinstance(click[0], (int, float)) else list(click)
+            if video is None:
+                raise SoundSiftError("a click prompt needs the video: pass video=(frames, fps) or its file")
+            for c in clicks:
+                if isinstance(video, (str, Path)):
+                    window, fps, masks = click_window_from_file(video, c)
+                else:
+                    fps = float(video[1])
+                    window, masks = click_window(torch.as_tensor(video[0]), fps, c)
+                embs.append(self.video_query(self.encoder.embed_video(window, fps, masks)))
+                prompts.append("click-{:g}s-{:g}-{:g}".format(*c))
         if not embs:
             plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
             if not plus:
-                raise SoundSiftError("no prompt: give a text, an audio query, or a + span")
+                raise SoundSiftError("no prompt: give a text, an audio query, a click on the video, or a + span")
             parts = [mono16[:, int(a * self.sample_rate): int(b * self.sample_rate)] for a, b in plus]
             embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
             prompts.append("span-query")
@@ -85,7 +113,9 @@ class Separator:
 
     @torch.no_grad()
     def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
-                 progress: bool = False, segment: float = 8.0) -> Separation:
+                 video=None, click=None, progress: bool = False, segment: float = 8.0) -> Separation:
+        """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
+        or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target."""
         wave = torch.as_tensor(wave, dtype=torch.float32)
         if wave.dim() == 1:
             wave = wave[None]
@@ -104,7 +134,7 @@ class Separator:
             if not 0 <= start < end <= duration + 1e-6:
                 raise SoundSiftError(f"span {sign}{start}:{end} is outside the input (0 to {duration:.2f} s)")
         wave16 = resample(wave, int(sample_rate), self.sample_rate)
-        queries, prompts = self.queries(wave16.mean(0, keepdim=True), text, audio_query, spans)
+        queries, prompts = self.queries(wave16.mean(0, keepdim=True), text, audio_query, spans, video, click)
         track = span_track(spans, wave16.shape[-1], self.sample_rate) if spans else None
         targets16, presence = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress,
                                               return_presence=True)

@@ -26,19 +26,30 @@ def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> l
     return paths + [out_dir / model / track / "residual.wav"]
 
 
+def click_name(click: tuple[float, float, float]) -> str:
+    return "click-{:g}s-{:g}-{:g}".format(*click)
+
+
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
-                   out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False) -> list[Path]:
+                   out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
+                   clicks: list[str] | None = None) -> list[Path]:
     from separation.api import DEFAULT_DIR, Separator, parse_span
+    from separation.click import click_window_from_file, parse_click
     from soundsift.io import atomic_path, load_audio, save_audio
 
     if not inputs:
         raise SoundSiftError("no input file given")
     span_list = [parse_span(s) for s in spans or []]
-    if not text and not audio_query and not any(s[0] == "+" for s in span_list):
-        raise SoundSiftError("no prompt: give --text, --audio-query or a + --span")
+    click_list = [parse_click(c) for c in clicks or []]
+    if not text and not audio_query and not click_list and not any(s[0] == "+" for s in span_list):
+        raise SoundSiftError("no prompt: give --text, --audio-query, --click or a + --span")
     loaded = [(Path(p), *load_audio(p)) for p in inputs]  # fail on any bad input before writing anything
+    for path, _, _ in loaded:
+        for c in click_list:  # a click needs a video track and must land inside its frames
+            click_window_from_file(path, c)
     query = load_audio(audio_query) if audio_query else None
-    prompts = list(text or []) + (["audio-query"] if query else []) + ([] if text or query else ["span-query"])
+    prompts = (list(text or []) + (["audio-query"] if query else []) + [click_name(c) for c in click_list]
+               + ([] if text or query or click_list else ["span-query"]))
     name = Path(model).name if model else DEFAULT_DIR.name
     plans = [output_paths(Path(out_dir), name, path.stem, prompts) for path, _, _ in loaded]
     if not force:  # before loading the model: refusing should be quick
@@ -50,6 +61,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     written = []
     for (path, wave, rate), paths in zip(loaded, plans):
         result = sep.separate(wave, rate, text=text or None, audio_query=query, spans=span_list or None,
+                              video=path if click_list else None, click=click_list or None,
                               progress=not quiet and wave.shape[-1] / rate > PROGRESS_SECONDS)
         stems = result.targets + [result.residual]
         # All stems of a track go to temp files first and are renamed together at the end.

@@ -33,6 +33,9 @@ class SeparatorConfig(JsonConfig):
     dilations: list = field(default_factory=lambda: [1, 2, 4, 8, 16, 1, 2, 4, 8, 16])
     encoder: str = "peav-small"  # which encoder's space the queries live in
     presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
+    # Descriptions of the sounds the separator was trained on: a click's video embedding is read
+    # through them (see Separator.queries), since video queries never entered training.
+    click_vocabulary: list = field(default_factory=list)
 
     @property
     def bins(self) -> int:

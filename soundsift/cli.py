@@ -60,7 +60,7 @@ def _classify(args: argparse.Namespace) -> None:
 def _separate(args: argparse.Namespace) -> None:
     from separation.cli import separate_files
 
-    separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force,
+    separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
                    model=args.model, quiet=args.quiet)
 
 
@@ -71,7 +71,7 @@ def _eval_separation(args: argparse.Namespace) -> None:
     out = args.out or os.path.join("runs", "eval", f"separation-{os.path.basename(os.path.normpath(args.data))}-{args.split}")
     result = evaluate(Separator.from_pretrained(args.model), args.data, args.split, limit=args.limit,
                       audio_queries=not args.no_audio_queries, museval_metrics=not args.no_museval,
-                      progress=not args.quiet, figure=os.path.join(out, "spectrograms.png"))
+                      clicks=not args.no_clicks, progress=not args.quiet, figure=os.path.join(out, "spectrograms.png"))
     title = f"Separation on {args.data} ({args.split})"
     js, md = write_report(result, out, title)
     print(to_markdown(result, title))
@@ -106,6 +106,8 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--text", action="append", help="what to extract, e.g. 'a violin' (repeat for more stems)")
     s.add_argument("--audio-query", help="an example recording of the sound to extract")
     s.add_argument("--span", action="append", metavar="+START:END", help="+a:b target sounds here, -a:b it does not")
+    s.add_argument("--click", action="append", metavar="T:X:Y",
+                   help="on a video input: the object at pixel (X, Y) at T seconds (repeat for more stems)")
     s.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
     s.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
     s.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -130,6 +132,7 @@ def make_parser() -> argparse.ArgumentParser:
     es.add_argument("--out", default=None)
     es.add_argument("--no-audio-queries", action="store_true", help="skip the audio-example prompts")
     es.add_argument("--no-museval", action="store_true", help="skip BSSEval v4 (slow)")
+    es.add_argument("--no-clicks", action="store_true", help="skip the click prompts on scene videos")
     es.add_argument("--quiet", action="store_true")
     es.set_defaults(func=_eval_separation)
 

@@ -211,8 +211,9 @@ def _parse_rate(text: str | None) -> float:
 
 
 def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tuple[int, int] | None = None,
-               max_frames: int | None = None) -> Video:
-    """Decode RGB frames (optionally resampled to ``fps`` and resized to ``size`` = (H, W) or square)."""
+               max_frames: int | None = None, start: float = 0.0) -> Video:
+    """Decode RGB frames (optionally resampled to ``fps``, resized to ``size`` = (H, W) or square, from
+    ``start`` seconds on, at most ``max_frames``)."""
     path = Path(path)
     info = probe(path)
     stream = info["video"]
@@ -227,7 +228,8 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
     if size is not None:
         height, width = (size, size) if isinstance(size, int) else size
         filters.append(f"scale={width}:{height}")
-    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", str(path), "-map", "0:v:0",
            "-vf", ",".join(filters), "-f", "rawvideo", "-pix_fmt", "rgb24"]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
@@ -238,7 +240,7 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
     count = len(proc.stdout) // frame_bytes
     frames = np.frombuffer(proc.stdout[: count * frame_bytes], dtype=np.uint8).reshape(count, height, width, 3)
     frames = torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).contiguous()
-    timestamps = torch.arange(count, dtype=torch.float64) / out_fps
+    timestamps = start + torch.arange(count, dtype=torch.float64) / out_fps
     return Video(frames=frames, timestamps=timestamps, fps=out_fps)
 
 

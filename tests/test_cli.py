@@ -49,6 +49,27 @@ def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
     assert names == ["audio-query.wav", "residual.wav"]
 
 
+def test_separate_by_clicks_on_the_video(tmp_path):
+    """Each click on an object of the shipped scene gives its own stem, named after the click."""
+    import json
+
+    row = next(json.loads(line) for line in (ROOT / "examples" / "manifest.jsonl").open()
+               if json.loads(line)["id"] == EXAMPLE.name)
+    clicks = []
+    for s in row["sources"]:
+        x0, y0, x1, y1 = s["boxes"][30]
+        clicks += ["--click", f"3:{(x0 + x1) // 2}:{(y0 + y1) // 2}"]
+    out = tmp_path / "sep"
+    proc = run("separate", EXAMPLE / "scene.mp4", *clicks, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split()]
+    assert [p.name for p in paths] == [f"click-{c.replace(':', 's-', 1).replace(':', '-')}.wav" for c in clicks[1::2]] \
+        + ["residual.wav"]
+    stems = [sf.read(p, dtype="float32")[0] for p in paths]
+    mix = sf.read(paths[-1], dtype="float32")[0] + sum(stems[:-1])
+    assert all(np.abs(s).max() > 0 for s in stems[:-1]) and np.abs(mix).max() > 0.01
+
+
 def _nan_wav(path):
     x = np.zeros(16000, dtype=np.float32)
     x[5] = np.nan
@@ -57,7 +78,8 @@ def _nan_wav(path):
 
 
 @pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
-                                  "span-outside", "corrupt"])
+                                  "span-outside", "corrupt", "click-outside", "click-late", "click-no-video",
+                                  "bad-click"])
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     out = tmp_path / "sep"
     good = EXAMPLE / "mixture.flac"
@@ -74,6 +96,10 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         "bad-span": [good, "--text", "a violin", "--span", "1:2"],
         "span-outside": [good, "--text", "a violin", "--span", "+5:60"],
         "corrupt": [tmp_path / "corrupt.mp3", "--text", "a violin"],
+        "click-outside": [EXAMPLE / "scene.mp4", "--click", "1:500:20"],
+        "click-late": [EXAMPLE / "scene.mp4", "--click", "60:20:20"],
+        "click-no-video": [good, "--click", "1:20:20"],
+        "bad-click": [EXAMPLE / "scene.mp4", "--click", "20,20"],
     }[case]
     proc = run("separate", *args, "-o", out)
     assert proc.returncode == 1

@@ -8,6 +8,7 @@ from encoders.api import NativeBackend
 from recipes.separation.module import separation_loss
 from separation import Separator, parse_span
 from separation.apply import apply_separator, span_track
+from separation.click import click_window
 from separation.modeling import SeparatorConfig, SeparatorNet
 from soundsift.errors import SoundSiftError
 
@@ -80,6 +81,23 @@ def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
     assert by_audio.prompts == ["audio-query"]
     by_span = tiny_separator.separate(wave, 44100, spans=[("+", 0.1, 0.9)])
     assert by_span.prompts == ["span-query"]
+    frames = torch.randint(0, 255, (15, 3, 60, 80), dtype=torch.uint8)  # 1.5 s at 10 fps
+    by_click = tiny_separator.separate(wave, 44100, video=(frames, 10), click=[(0.5, 10, 10), (1.4, 70, 50)],
+                                       text="a violin")
+    assert by_click.prompts == ["a violin", "click-0.5s-10-10", "click-1.4s-70-50"] and len(by_click.targets) == 3
+
+
+def test_click_window_boxes_the_clicked_point():
+    frames = torch.zeros(50, 3, 120, 200, dtype=torch.uint8)  # 5 s at 10 fps
+    window, masks = click_window(frames, 10.0, (4.9, 190.0, 5.0))
+    assert window.shape == (20, 3, 120, 200) and masks.shape == (20, 120, 200)  # 2 s, clamped to the end
+    assert masks[0, 5, 190] == 1 and masks[0, 100, 20] == 0
+    side = int(masks[0].sum(0).max())  # the box's height: a quarter of the shorter side (clipped at the top)
+    assert 15 <= side <= 30
+    with pytest.raises(SoundSiftError, match="outside the 200x120 frame"):
+        click_window(frames, 10.0, (1.0, 200.0, 5.0))
+    with pytest.raises(SoundSiftError, match="outside the video"):
+        click_window(frames, 10.0, (5.5, 10.0, 5.0))
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -90,6 +108,7 @@ def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
     (dict(wave=chord(1.0)), "no prompt"),
     (dict(wave=chord(1.0), text="a violin", spans=[("+", 0.5, 3.0)]), "outside"),
     (dict(wave=chord(1.0), spans=[("-", 0.1, 0.5)]), "no prompt"),
+    (dict(wave=chord(1.0), click=(0.5, 1, 1)), "needs the video"),
 ])
 def test_bad_input_is_refused(tiny_separator, kwargs, match):
     wave = kwargs.pop("wave")
@@ -136,3 +155,14 @@ def test_presence_gate_silences_the_output_when_closed():
     assert level < -60  # dB below the ungated output
     chunked, presence = apply_separator(net, chord(3.0), query, segment=1.0, return_presence=True)
     assert presence.shape == (1,) and presence.item() < 1e-4 and chunked.abs().max() < 1e-4
+
+
+def test_click_queries_are_read_through_the_vocabulary(tiny_encoder):
+    config = SeparatorConfig.tiny()
+    config.click_vocabulary = ["a violin", "a piano", "applause"]
+    sep = Separator(SeparatorNet(config), tiny_encoder, name="tiny")
+    texts = tiny_encoder.embed_text(config.click_vocabulary)
+    query = sep.video_query(texts[1:2])  # an embedding that matches "a piano" best
+    assert torch.allclose(query.norm(dim=-1), torch.ones(1), atol=1e-5)
+    sims = (query @ texts.T)[0]
+    assert int(sims.argmax()) == 1

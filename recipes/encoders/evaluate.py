@@ -7,7 +7,9 @@ Definitions (all on one split of a corpus built by the data engine):
 - text->audio P@k: for each class prompt, the share of the k nearest clips that are of that class.
 - video->audio R@1: each scene video (whole frame) against the audio of every mixture in the
   split; a hit when its own mixture ranks first. Also per object: the masked object against every
-  source clip of the split's scenes.
+  source clip of the split's scenes; ``object_video_class_acc``: the masked object against the
+  class prompts (what a click prompt asks the separator for), and ``object_video_to_audio_class_R@1``:
+  the top-ranked clip is of the object's class (a clip-level hit needs audio-visual sync on top).
 - span F1: the frame-level model on each mixture with each present source's caption, 40 ms frames,
   micro-averaged; ``absent_fpr``: frames flagged for a class that is not in the mixture.
 """
@@ -110,8 +112,15 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
     if object_queries:
         keys = audio[torch.tensor(sorted(set(object_keys)))]
         index = {k: i for i, k in enumerate(sorted(set(object_keys)))}
-        hits = [int((q @ keys.T).argmax()) == index[k] for q, k in zip(object_queries, object_keys)]
-        result.update({"object_video_to_audio_R@1": float(np.mean(hits)), "object_candidates": len(keys)})
+        key_cls = labels[torch.tensor(sorted(set(object_keys)))]
+        queries = torch.stack(object_queries)
+        top = (queries @ keys.T).argmax(1)
+        own = torch.tensor([index[k] for k in object_keys])
+        obj_cls = labels[torch.tensor(object_keys)]
+        result.update({"object_video_to_audio_R@1": float((top == own).float().mean()),
+                       "object_video_to_audio_class_R@1": float((key_cls[top] == obj_cls).float().mean()),
+                       "object_video_class_acc": float(((queries @ seen.T).argmax(1) == obj_cls).float().mean()),
+                       "object_candidates": len(keys)})
     tp, fp, fn = span_counts.tolist()
     result.update({"span_f1": _f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),
                    "span_recall": tp / max(tp + fn, 1), "absent_fpr": absent_fp / max(absent_total, 1)})

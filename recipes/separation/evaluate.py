@@ -3,6 +3,8 @@
 For every target source of every mixture in the split:
 - text prompt: the source's first caption (a plain class paraphrase);
 - audio prompt (``--audio-queries``): another clip of the same class from another mixture;
+- click prompt (mixtures with a scene video): a click at the centre of the object's box halfway
+  through the clip;
 - bounds on the same mixture: the mixture itself (0 dB improvement by definition) and the oracle
   ideal ratio mask on the separator's own STFT (the ceiling for a mask model);
 - museval BSSEval v4 SDR/SIR/SAR of (target, residual), median over 1 s frames, then over tracks;
@@ -22,7 +24,7 @@ from tqdm import tqdm
 from recipes import common
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
-from soundsift.io import load_audio
+from soundsift.io import load_audio, load_video
 
 
 def oracle_irm(net, mixture: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -47,7 +49,7 @@ def _db(x: torch.Tensor) -> float:
 
 
 def evaluate(separator, root: str | Path, split: str = "test", limit: int | None = None,
-             audio_queries: bool = True, museval_metrics: bool = True, progress: bool = True,
+             audio_queries: bool = True, museval_metrics: bool = True, progress: bool = True, clicks: bool = True,
              figure: str | Path | None = None) -> dict:
     root = Path(root)
     rows = read_manifest(root, split)[:limit]
@@ -64,6 +66,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
         mix, rate = load_audio(root / row["mixture"])
         present = [s for s in row["sources"] if s["target"]]
         res = separator.separate(mix, rate, text=[s["captions"][0] for s in present])
+        video = load_video(root / row["video"]) if clicks and row.get("video") else None
         for s, est in zip(present, res.targets):
             target, _ = load_audio(root / s["path"])
             oracle = oracle_irm(separator.net, mix[0], target[0])
@@ -76,6 +79,13 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
                     q, q_rate = load_audio(root / others[int(rng.integers(len(others)))]["path"])
                     est_a = separator.separate(mix, rate, audio_query=(q, q_rate)).targets[0]
                     rec["audio"] = float(si_sdr(est_a[0], target[0]))
+            if video is not None and s["boxes"] is not None:
+                # a click at the centre of the object's box, halfway through the clip
+                f = min(video.frames.shape[0], len(s["boxes"])) // 2
+                x0, y0, x1, y1 = s["boxes"][f]
+                click = (f / video.fps, (x0 + x1) / 2, (y0 + y1) / 2)
+                est_c = separator.separate(mix, rate, video=(video.frames, video.fps), click=click).targets[0]
+                rec["click"] = float(si_sdr(est_c[0], target[0]))
             if museval_metrics:
                 rec.update({f"bss_{k}": v for k, v in
                             bss_eval(target[0].numpy(), est[0].numpy(), mix[0].numpy(), rate).items()})
@@ -102,9 +112,10 @@ def _median(records, key):
 
 def _block(records) -> dict:
     out = {"count": len(records)}
-    for key in ("text", "audio", "oracle", "mix"):
+    for key in ("text", "audio", "click", "oracle", "mix"):
         out[f"si_sdr_{key}"] = _median(records, key)
-    for key in ("text", "audio", "oracle"):
+    out["click_count"] = sum("click" in r for r in records)
+    for key in ("text", "audio", "click", "oracle"):
         gains = [dict(r, g=r[key] - r["mix"]) for r in records if key in r]
         out[f"si_sdri_{key}"] = _median(gains, "g")
     for key in ("bss_sdr", "bss_sir", "bss_sar", "oracle_bss_sdr"):
@@ -124,7 +135,7 @@ def summarize(records: list[dict], absent: list[float]) -> dict:
 
 
 def to_markdown(result: dict, title: str) -> str:
-    cols = ["count", "si_sdri_text", "si_sdri_audio", "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar",
+    cols = ["count", "si_sdri_text", "si_sdri_audio", "si_sdri_click", "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar",
             "oracle_bss_sdr"]
     head = "| group | " + " | ".join(cols) + " |\n|" + " --- |" * (len(cols) + 1) + "\n"
     fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731

@@ -7,6 +7,7 @@ import sys
 
 import torch
 
+from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from recipes.separation.module import SeparationModule
 from separation.modeling import SeparatorConfig, SeparatorNet
 
@@ -21,6 +22,8 @@ def export(checkpoint: str, out: str) -> None:
         module = SeparationModule(**hparams)
         module.load_state_dict(ckpt["state_dict"])
         net = module.net
+    # the classes it was trained on, one plain description each: what click prompts are read through
+    net.config.click_vocabulary = [BY_LABEL[label].captions[0] for label in TARGET_LABELS]
     net.save_pretrained(out)
     print(out)
 
