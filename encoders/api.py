@@ -155,7 +155,7 @@ class NativeBackend:
         return self.model.save_pretrained(path)
 
     def embed_text(self, texts):
-        return self.model.embed_text_features(self.model.text_features(texts))
+        return self.model.embed_text_anchored(texts)
 
     def embed_audio(self, mono):
         return self.model.embed_audio(normalize_level(mono))[0]

@@ -39,6 +39,12 @@ class PEAVConfig(JsonConfig):
     max_text_tokens: int = 32
     # Frame-level (PE-A-Frame) default decision threshold on the 0..1 score.
     frame_threshold: float = 0.5
+    # Text anchoring (recipes/encoders/anchor.py): a prompt's embedding is blended with those of the
+    # training captions it resembles in the frozen MiniLM space, weight ``anchor_weight``, softmax
+    # temperature ``anchor_temperature``; 0 or no anchors: the projection alone.
+    text_anchors: list = field(default_factory=list)
+    anchor_weight: float = 0.0
+    anchor_temperature: float = 0.05
 
     @property
     def hop(self) -> int:

@@ -59,6 +59,24 @@ class PEAVModel(nn.Module):
     def embed_text_features(self, feats: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.text_head(feats), dim=-1)
 
+    def embed_text_anchored(self, texts: list[str]) -> torch.Tensor:
+        """Text embeddings for inference. The projection was fitted on a few hundred captions and
+        generalises poorly to paraphrases; MiniLM's own space handles paraphrases well, so a prompt is
+        blended with the projected training captions it is close to there (see PEAVConfig)."""
+        feats = self.text_features(texts)
+        direct = self.embed_text_features(feats)
+        cfg = self.config
+        if not cfg.text_anchors or cfg.anchor_weight <= 0:
+            return direct
+        anchors = getattr(self, "_anchors", None)
+        if anchors is None or self.training:  # at inference the text side is fixed: embed them once
+            anchor_feats = self.text_features(cfg.text_anchors)
+            anchors = (F.normalize(anchor_feats, dim=-1), self.embed_text_features(anchor_feats))
+            self._anchors = None if self.training else anchors
+        keys, values = anchors
+        weights = torch.softmax(F.normalize(feats, dim=-1) @ keys.T / cfg.anchor_temperature, dim=-1)
+        return F.normalize((1 - cfg.anchor_weight) * direct + cfg.anchor_weight * (weights @ values), dim=-1)
+
     def embed_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[B, T] -> (pooled embedding [B, D], tokens [B, F, H])."""
         tokens, pooled = self.audio(wave)
@@ -95,6 +113,7 @@ class PEAVModel(nn.Module):
     def load_weights(self, folder: str | Path) -> None:
         """The trainable weights saved in ``folder`` (the text model comes from its package)."""
         state = load_file(str(Path(folder) / WEIGHTS_NAME))
+        self._anchors = None  # cached anchor embeddings belong to the old weights
         missing, unexpected = self.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith("text.")]
         if missing or unexpected:

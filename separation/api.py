@@ -14,7 +14,7 @@ from soundsift.io import resample
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
 SILENCE_PEAK = 1e-5
-CLICK_TEMPERATURE = 0.02  # softmax temperature over cosine similarities for click prompts
+CLICK_TEMPERATURE = 0.1   # softmax temperature over cosine similarities for click prompts
 MAX_SECONDS = 4 * 3600  # refuse absurd inputs before allocating their buffers
 
 

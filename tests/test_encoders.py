@@ -88,6 +88,26 @@ def test_bad_inputs_raise_clear_errors(tiny_encoder, call, match):
         call(tiny_encoder)
 
 
+def test_text_anchoring_pulls_a_paraphrase_to_its_caption():
+    """MiniLM (real, frozen) finds the caption a paraphrase means; the projection of that caption is
+    what the prompt becomes (weight 1, sharp softmax), whatever the (random) projection does."""
+    torch.manual_seed(0)
+    model = PEAVModel(PEAVConfig.tiny()).eval()
+    enc = PEAVEncoder(NativeBackend(model))
+    captions = ["a violin", "a helicopter", "people clapping"]
+    with torch.no_grad():
+        direct = model.embed_text_features(model.text_features(captions))
+    plain = enc.embed_text(["a violin being played softly"])
+    model.config.text_anchors, model.config.anchor_weight, model.config.anchor_temperature = captions, 1.0, 0.01
+    anchored = enc.embed_text(["a violin being played softly"])
+    assert torch.allclose(anchored.norm(dim=-1), torch.ones(1), atol=1e-5)
+    sims = (anchored @ direct.T)[0]
+    assert int(sims.argmax()) == 0 and sims[0] > 0.95
+    assert float((plain @ direct.T)[0, 0]) < sims[0]
+    model.config.anchor_weight = 0.0
+    assert torch.allclose(enc.embed_text(["a violin being played softly"]), plain, atol=1e-6)
+
+
 def test_save_load_round_trip(tiny_encoder, tmp_path):
     folder = tiny_encoder.save_pretrained(tmp_path / "enc")
     assert (folder / "config.json").exists() and (folder / "model.safetensors").exists()

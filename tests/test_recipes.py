@@ -162,6 +162,19 @@ def test_span_threshold_calibration_writes_config(tiny_encoder_dir, tiny_corpus,
     assert chosen in [float(t) for t in THRESHOLDS]
 
 
+def test_text_anchoring_is_chosen_on_a_split_and_stored(tiny_encoder_dir, tiny_corpus, tmp_path):
+    import shutil
+
+    from recipes.encoders.anchor import TEMPERATURES, WEIGHTS, main, training_captions
+
+    model = tmp_path / "enc"
+    shutil.copytree(tiny_encoder_dir, model)
+    main([str(model), "--data", str(tiny_corpus), "--split", "train", "--limit", "6"])
+    cfg = PEAVEncoder.from_pretrained(model).backend.model.config
+    assert cfg.text_anchors == training_captions() and len(cfg.text_anchors) > 27
+    assert cfg.anchor_weight in WEIGHTS and cfg.anchor_temperature in TEMPERATURES
+
+
 def test_video_stage_trains_video_only_and_keeps_audio_and_text_queries(tiny_encoder_dir, tiny_corpus):
     frozen = ["audio", "audio_head", "text_head", "frame_head", "frame_text_head"]
     module = EncoderModule(init_from=str(tiny_encoder_dir), frozen=frozen, frame_weight=0.0)

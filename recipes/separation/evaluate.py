@@ -1,7 +1,8 @@
 """``soundsift eval separation``: SI-SDR(i) and BSSEval v4 against the mixture and oracle-mask bounds.
 
 For every target source of every mixture in the split:
-- text prompt: the source's first caption (a plain class paraphrase);
+- text prompt: the source's first caption (a plain class paraphrase); ``paraphrase``: a class
+  paraphrase the data engine never writes (taxonomy ``unseen``);
 - audio prompt (``--audio-queries``): another clip of the same class from another mixture;
 - click prompt (mixtures with a scene video): a click at the centre of the object's box halfway
   through the clip;
@@ -66,12 +67,14 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
         mix, rate = load_audio(root / row["mixture"])
         present = [s for s in row["sources"] if s["target"]]
         res = separator.separate(mix, rate, text=[s["captions"][0] for s in present])
+        para = separator.separate(mix, rate, text=[BY_LABEL[s["label"]].unseen[0] for s in present])
         video = load_video(root / row["video"]) if clicks and row.get("video") else None
-        for s, est in zip(present, res.targets):
+        for s, est, est_p in zip(present, res.targets, para.targets):
             target, _ = load_audio(root / s["path"])
             oracle = oracle_irm(separator.net, mix[0], target[0])
             rec = {"id": row["id"], "label": s["label"], "n": row["num_sources"],
                    "mix": float(si_sdr(mix[0], target[0])), "text": float(si_sdr(est[0], target[0])),
+                   "paraphrase": float(si_sdr(est_p[0], target[0])),
                    "oracle": float(si_sdr(oracle, target[0]))}
             if audio_queries:
                 others = [o for rid, o in by_label[s["label"]] if rid != row["id"]]
@@ -112,10 +115,10 @@ def _median(records, key):
 
 def _block(records) -> dict:
     out = {"count": len(records)}
-    for key in ("text", "audio", "click", "oracle", "mix"):
+    for key in ("text", "paraphrase", "audio", "click", "oracle", "mix"):
         out[f"si_sdr_{key}"] = _median(records, key)
     out["click_count"] = sum("click" in r for r in records)
-    for key in ("text", "audio", "click", "oracle"):
+    for key in ("text", "paraphrase", "audio", "click", "oracle"):
         gains = [dict(r, g=r[key] - r["mix"]) for r in records if key in r]
         out[f"si_sdri_{key}"] = _median(gains, "g")
     for key in ("bss_sdr", "bss_sir", "bss_sar", "oracle_bss_sdr"):
@@ -135,7 +138,7 @@ def summarize(records: list[dict], absent: list[float]) -> dict:
 
 
 def to_markdown(result: dict, title: str) -> str:
-    cols = ["count", "si_sdri_text", "si_sdri_audio", "si_sdri_click", "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar",
+    cols = ["count", "si_sdri_text", "si_sdri_paraphrase", "si_sdri_audio", "si_sdri_click", "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar",
             "oracle_bss_sdr"]
     head = "| group | " + " | ".join(cols) + " |\n|" + " --- |" * (len(cols) + 1) + "\n"
     fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
