@@ -45,3 +45,15 @@ def write_report(result: dict, markdown: str, out: str | Path, stem: str) -> tup
     js.write_text(json.dumps(result, indent=1))
     md.write_text(markdown)
     return js, md
+
+
+def config_tool_args(description: str, argv=None):
+    """Arguments of the tools that measure a model folder on a corpus split and update its config."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("model", help="a from_pretrained folder of our encoder; its config.json is updated")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--limit", type=int, default=None)
+    return ap.parse_args(argv)

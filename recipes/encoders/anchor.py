@@ -10,13 +10,13 @@ cost the plain prompts anything.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
+from recipes.common import config_tool_args
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.io import load_audio
@@ -68,12 +68,7 @@ def choose(encoder, root: str | Path, split: str = "val", limit: int | None = No
 def main(argv=None) -> None:
     from encoders import PEAVEncoder
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="a from_pretrained folder of our encoder; its config.json is updated")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--split", default="val")
-    ap.add_argument("--limit", type=int, default=None)
-    args = ap.parse_args(argv)
+    args = config_tool_args(__doc__.splitlines()[0], argv)
     (weight, temperature), scores = choose(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     for (w, t), (seen, unseen) in scores.items():
         print(f"weight {w:.1f} temperature {t:.2f}: seen {seen:.3f} unseen {unseen:.3f}")

@@ -12,13 +12,13 @@ F1 on present targets alone is maximised by flagging every sounding frame whatev
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
+from recipes.common import config_tool_args
 from recipes.data.build import read_manifest
 from recipes.encoders.evaluate import _counts, _f1, span_scores
 from soundsift.io import load_audio
@@ -49,12 +49,7 @@ def calibrate(encoder, root: str | Path, split: str = "val", limit: int | None =
 def main(argv=None) -> None:
     from encoders import PEAVEncoder
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", help="a from_pretrained folder of our encoder; its config.json is updated")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--split", default="val")
-    ap.add_argument("--limit", type=int, default=None)
-    args = ap.parse_args(argv)
+    args = config_tool_args(__doc__.splitlines()[0], argv)
     best, f1 = calibrate(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     print(" ".join(f"{t:.2f}:{v:.3f}" for t, v in f1.items()))
     config = PEAVConfig.load(args.model)
