@@ -133,6 +133,13 @@ def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_c
         assert np.abs(mixture - scaled).max() > 1e-3  # and something else is in the mix
     item = data[0]
     assert item["mixture"].shape == item["target"].shape == (16000,)
+    # with EQ the target is re-coloured, not only rescaled: the spectrum's shape changes
+    data.eq_prob = 1.0
+    noise = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1
+    _, coloured, _ = data._remix(noise, "violin", 16000, rng)
+    assert np.isfinite(coloured).all() and np.corrcoef(coloured, noise)[0, 1] < 0.999
+    ratio = np.abs(np.fft.rfft(coloured)) / (np.abs(np.fft.rfft(noise)) + 1e-9)
+    assert np.std(np.log(ratio[100:7000])) > 0.05
 
 
 def test_encoder_continues_from_export_with_frozen_text_head(tiny_encoder_dir, tiny_corpus):

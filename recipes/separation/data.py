@@ -7,7 +7,9 @@ Queries come from the frozen encoder, computed once per corpus and cached:
 A share of present-target examples also gets span prompts (+ where it sounds, - where not).
 In training, a share of present-target examples is remixed on the fly ("dynamic mixing"): the target
 source is laid over sources of other classes taken from other mixtures, at new levels. 2,000 fixed
-mixtures would otherwise be memorised long before a 90-minute run ends.
+mixtures would otherwise be memorised long before a 90-minute run ends. Remixed sources may also get
+a random peaking EQ (``eq_prob``): sample sets differ most in their spectral envelope, so this asks
+the separator for the instrument rather than one soundfont's rendering of it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
+
+
+def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
+    """One peaking filter at a log-uniform 150 Hz - 5 kHz, ±9 dB, Q 0.7-2 (torchaudio's biquad)."""
+    import torchaudio.functional as AF
+
+    y = AF.equalizer_biquad(torch.from_numpy(x), rate, center_freq=float(np.exp(rng.uniform(np.log(150), np.log(5000)))),
+                            gain=float(rng.uniform(-9, 9)), Q=float(rng.uniform(0.7, 2.0)))
+    return y.numpy().astype(np.float32)
 
 
 def _read(path: Path, start: int, n: int) -> np.ndarray:
@@ -74,7 +85,8 @@ class SeparationExamples(Dataset):
     MODES = ("text", "audio", "absent")
 
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
-                 span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0):
+                 span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
+                 eq_prob: float = 0.0):
         self.root = Path(root)
         self.rows = read_manifest(self.root, split)
         self.banks = banks
@@ -83,7 +95,7 @@ class SeparationExamples(Dataset):
         for i, label in enumerate(banks["audio_label"]):
             self.by_label.setdefault(label, []).append(i)
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
-        self.train, self.seed, self.remix_prob = train, seed, remix_prob
+        self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
 
     def __len__(self) -> int:
@@ -151,11 +163,14 @@ class SeparationExamples(Dataset):
                 continue
             used.add(s["label"])
             start = _crop_around(s["activity"], r["duration"], r["sample_rate"], n, rng)
-            others.append(_read(self.root / s["path"], start, n) * 10 ** (rng.uniform(-6, 6) / 20))
-        target = target * 10 ** (rng.uniform(-6, 6) / 20)
+            others.append(self._eq(_read(self.root / s["path"], start, n), rng) * 10 ** (rng.uniform(-6, 6) / 20))
+        target = self._eq(target, rng) * 10 ** (rng.uniform(-6, 6) / 20)
         mixture = target + np.sum(others, axis=0)
         scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
         return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32), sorted(used - {label})
+
+    def _eq(self, x: np.ndarray, rng) -> np.ndarray:
+        return random_eq(x, self.rows[0]["sample_rate"], rng) if rng.random() < self.eq_prob else x
 
 
 def collate(items: list[dict]) -> dict:
@@ -170,7 +185,7 @@ class SeparationDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
-                 num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5):
+                 num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
 
@@ -181,6 +196,6 @@ class SeparationDataModule(CorpusDataModule):
         encoder = PEAVEncoder.from_pretrained(h.encoder)
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
-                                            remix_prob=h.remix_prob)
+                                            remix_prob=h.remix_prob, eq_prob=h.eq_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
