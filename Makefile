@@ -12,12 +12,12 @@ setup: debs $(STAMP)
 debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); }
 
-# torch and torchaudio go in first as the pair that works on CPU here (see README, Set-up).
+# torch, torchaudio and torchvision go in first as the set that works on CPU here (see README, Set-up).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.9.1
-	$(PY) -m pip install -q torch==2.9.1 'torchaudio==2.9.*'
+	$(PY) -m pip install -q torch==2.9.1 'torchaudio==2.9.*' 'torchvision==0.24.*'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -38,6 +38,10 @@ class OfficialBackend:
         self.hop = int(audio_config.dac_config.hop_length)
         self.embed_dim = int(self.model.config.text_config.hidden_size)
         self.video_fps, self.frame_threshold = 1.0, 0.5
+        video_pre = path / "video_preprocessor_config.json"
+        stats = json.loads(video_pre.read_text()) if video_pre.exists() else {}
+        self.pixel_mean = torch.tensor(stats.get("image_mean", [0.5] * 3)).view(1, 1, 3, 1, 1)
+        self.pixel_std = torch.tensor(stats.get("image_std", [0.5] * 3)).view(1, 1, 3, 1, 1)
 
     def save_pretrained(self, path):
         self.model.save_pretrained(path)
@@ -49,7 +53,10 @@ class OfficialBackend:
 
     def embed_text(self, texts):
         t = self._tokens(texts)
-        return F.normalize(self.model.get_text_audio_embeds(t["input_ids"], t["attention_mask"]), dim=-1)
+        # transformers 5.x: PeAudioVideoModel.get_text_audio_embeds calls a method PeAudioModel lacks;
+        # its audio model's own get_text_audio_embeds is the same text->audio-space projection.
+        source = self.model if self.kind == "pe_audio" else self.model.audio_model
+        return F.normalize(source.get_text_audio_embeds(t["input_ids"], t["attention_mask"]), dim=-1)
 
     def embed_audio(self, mono):
         if self.kind == "pe_audio":
@@ -61,7 +68,12 @@ class OfficialBackend:
         if self.kind == "pe_audio":
             raise SoundSiftError(f"{self.path}: this checkpoint has no video tower (pe_audio)")
         dimmed = frames * (0.2 + 0.8 * masks[:, :, None])  # PE-AV has no mask input: dim the rest
-        return F.normalize(self.model.get_video_embeds(dimmed), dim=-1)
+        pixels = (dimmed - self.pixel_mean) / self.pixel_std
+        # transformers 5.x: PeAudioVideoModel.get_video_embeds calls a PeVideoModel method that does not
+        # exist (its get_*_features are nested inside __init__), so take forward()'s own path.
+        video = self.model.video_model
+        pooled = video.video_encoder(pixel_values_videos=pixels, return_dict=True).pooler_output
+        return F.normalize(video.video_head(pooled), dim=-1)
 
     def frame_scores(self, mono, texts):
         if self.kind != "pe_audio":

@@ -145,3 +145,36 @@ def test_official_pe_audio_checkpoint_loads(tmp_path):
     with pytest.raises(SoundSiftError, match="no video tower"):
         enc.embed_video(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), 10)
     shutil.rmtree(tmp_path / "pe")
+
+
+def test_official_pe_audio_video_checkpoint_loads(tmp_path):
+    """A transformers-format PE-AV checkpoint (tiny, random; timm's test ViT as frame encoder) saved and
+    loaded from a local folder: text, audio and video land in one normalised space."""
+    from transformers import AutoTokenizer, ModernBertConfig, PeAudioVideoConfig, PeAudioVideoModel
+
+    from encoders.towers import minilm_dir
+
+    # ModernBERT, as in the released PE-AV (MiniLM's tokenizer stands in: its ids fit the vocabulary)
+    text = ModernBertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                            intermediate_size=64, pad_token_id=0)
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, head_dim=16)
+    audio = dict(dac_config=dict(downsampling_ratios=[2, 4, 8, 10], encoder_hidden_size=4, hidden_size=32,
+                                 codebook_dim=8, sampling_rate=16000), **small)
+    video = dict(vision_config=dict(architecture="test_vit", num_classes=32, global_pool="avg"), **small)
+    torch.manual_seed(0)
+    config = PeAudioVideoConfig(text_config=text.to_dict(), audio_video_config=dict(audio_config=audio, video_config=video, **small))
+    PeAudioVideoModel(config).save_pretrained(tmp_path / "peav")
+    AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(tmp_path / "peav")
+    enc = PEAVEncoder.from_pretrained(tmp_path / "peav")
+    t = enc.embed_text(["a violin", "a man speaking"])
+    a = enc.embed_audio(noise(seconds=1.0, rate=22050), 22050)
+    frames = torch.randint(0, 255, (3, 3, 160, 160), dtype=torch.uint8)
+    v = enc.embed_video(frames, 1.0)
+    assert t.shape == (2, 32) and a.shape == v.shape == (1, 32)
+    for e in (t, a, v):
+        assert torch.allclose(e.norm(dim=-1), torch.ones(len(e)), atol=1e-5)
+    masks = torch.zeros(3, 160, 160)
+    masks[:, :40, :40] = 1
+    assert not torch.allclose(enc.embed_video(frames, 1.0, masks), v)  # the object mask reaches the model
+    with pytest.raises(SoundSiftError, match="frame-level"):
+        enc.frame_scores(noise(), 16000, ["a violin"])
