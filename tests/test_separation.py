@@ -8,7 +8,7 @@ from encoders.api import NativeBackend
 from recipes.separation.module import separation_loss
 from separation import Separator, parse_span
 from separation.apply import apply_separator, span_track
-from separation.click import click_window
+from separation.click import WINDOW_SECONDS, click_window
 from separation.modeling import SeparatorConfig, SeparatorNet
 from soundsift.errors import SoundSiftError
 
@@ -90,7 +90,9 @@ def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
 def test_click_window_boxes_the_clicked_point():
     frames = torch.zeros(50, 3, 120, 200, dtype=torch.uint8)  # 5 s at 10 fps
     window, masks = click_window(frames, 10.0, (4.9, 190.0, 5.0))
-    assert window.shape == (20, 3, 120, 200) and masks.shape == (20, 120, 200)  # 2 s, clamped to the end
+    n = int(round(WINDOW_SECONDS * 10))
+    assert window.shape == (n, 3, 120, 200) and masks.shape == (n, 120, 200)  # clamped to the end
+    assert torch.equal(window, frames[-n:])
     assert masks[0, 5, 190] == 1 and masks[0, 100, 20] == 0
     side = int(masks[0].sum(0).max())  # the box's height: a quarter of the shorter side (clipped at the top)
     assert 15 <= side <= 30
