@@ -29,7 +29,8 @@ class PEAVConfig(JsonConfig):
     video_hidden: int = 128
     video_layers: int = 2
     # "mask": pool the CNN map inside the (downsampled) object mask, so an object's embedding is built
-    # from its own region; "mean": global average (the first shipped model).
+    # from its own region; "max": the maximum inside the mask, so a whole scene is described by the
+    # objects in it rather than by its background; "mean": global average (the first shipped model).
     video_pool: str = "mean"
     # Audio-video fusion transformer over both token streams.
     fusion_layers: int = 2

@@ -122,6 +122,12 @@ class VideoTower(nn.Module):
         if self.pool == "mask":
             w = F.adaptive_avg_pool2d(m, feats.shape[-2:])
             pooled = (feats * w).sum((2, 3)) / w.sum((2, 3)).clamp_min(1e-6)
+        elif self.pool == "max":
+            # Max inside the mask: which objects are there, whatever their size or the background
+            # (a mean over a whole scene is mostly background, and all scenes embedded alike).
+            inside = F.adaptive_max_pool2d(m, feats.shape[-2:]) > 0
+            pooled = feats.masked_fill(~inside, float("-inf")).amax((2, 3))
+            pooled = torch.where(torch.isfinite(pooled), pooled, torch.zeros_like(pooled))  # empty mask
         else:
             pooled = feats.mean((2, 3))
         tokens = rearrange(self.frames[-1](pooled), "(b t) h -> b t h", b=b, t=t) + self.position[:, :t]

@@ -178,3 +178,20 @@ def test_official_pe_audio_video_checkpoint_loads(tmp_path):
     assert not torch.allclose(enc.embed_video(frames, 1.0, masks), v)  # the object mask reaches the model
     with pytest.raises(SoundSiftError, match="frame-level"):
         enc.frame_scores(noise(), 16000, ["a violin"])
+
+
+
+def test_max_pooled_video_follows_the_masked_object_and_survives_empty_masks():
+    torch.manual_seed(0)
+    cfg = PEAVConfig.tiny()
+    cfg.video_pool = "max"
+    model = PEAVModel(cfg).eval()
+    frames = torch.rand(1, 6, 3, 48, 48)
+    masks = torch.zeros(1, 6, 48, 48)
+    masks[:, :4, :16, :16] = 1  # the object leaves the frame for the last two frames
+    changed = frames.clone()
+    changed[..., :16, :16] = torch.rand(1, 6, 3, 16, 16)
+    with torch.no_grad():
+        emb, _ = model.embed_video(frames, masks)
+        assert torch.isfinite(emb).all() and torch.allclose(emb.norm(dim=-1), torch.ones(1), atol=1e-5)
+        assert not torch.allclose(emb, model.embed_video(changed, masks)[0], atol=1e-4)

@@ -197,3 +197,27 @@ def test_video_stage_trains_video_only_and_keeps_audio_and_text_queries(tiny_enc
         if k.split(".")[0] in frozen:
             assert torch.equal(before[k], after[k]), k
     assert not torch.equal(before["video_head.proj.weight"], after["video_head.proj.weight"])
+
+
+def test_scene_stage_trains_mixtures_on_all_their_sounds_and_distills_single_sources(tiny_encoder_dir, tiny_corpus, tmp_path):
+    module = EncoderModule(init_from=str(tiny_encoder_dir), frozen=["text_head", "frame_text_head"],
+                           mixture_weight=1.0, distill_weight=10.0)
+    data = EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0, scene_repeat=3)
+    data.setup()
+    scenes = [k for _, k in data.train_set.index if k < 0]
+    assert scenes and len(scenes) == 3 * sum(bool(r["video"]) for r in data.train_set.rows)
+    batch = next(iter(data.train_dataloader()))
+    module.eval()
+    first = module.losses(batch)
+    module.train()
+    assert {"mixture_text", "distill"} <= set(first) and first["distill"].abs() < 1e-4  # the student starts as the teacher
+    overfit(module, batch, lambda b: sum(module.losses(b).values()), steps=6)
+    module.eval()
+    moved = module.losses(batch)
+    assert moved["distill"] > first["distill"] and moved["mixture_text"] < first["mixture_text"]
+    # the teacher stays put and stays out of checkpoints (it is rebuilt from init_from)
+    teacher = PEAVEncoder.from_pretrained(tiny_encoder_dir).backend.model
+    assert torch.equal(module.teacher["head"].proj.weight, teacher.audio_head.proj.weight)
+    checkpoint = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(checkpoint)
+    assert not [k for k in checkpoint["state_dict"] if k.startswith("teacher.")]

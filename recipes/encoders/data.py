@@ -33,8 +33,11 @@ def _video(path: str, size: int) -> torch.Tensor:
 
 class EncoderExamples(Dataset):
     def __init__(self, root: str | Path, split: str, crop_seconds: float = 2.0, video_size: int = 96,
-                 train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False):
-        """``video_only``: only examples with video (masked objects and whole scenes), for the video stage."""
+                 train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False,
+                 scene_repeat: int = 1):
+        """``video_only``: only examples with video (masked objects and whole scenes), for the video stage;
+        ``scene_repeat``: each whole-scene example this many times an epoch (they are one per scene, so
+        few next to the per-source examples)."""
         self.root = Path(root)
         self.rows = read_manifest(self.root, split)
         self.crop_seconds, self.video_size, self.train, self.seed = crop_seconds, video_size, train, seed
@@ -46,7 +49,7 @@ class EncoderExamples(Dataset):
             self.index += [(r, k) for k, s in enumerate(row["sources"])
                            if s["target"] and (s["boxes"] is not None or not video_only)]
             if row["video"]:
-                self.index.append((r, -1))
+                self.index += [(r, -1)] * (scene_repeat if train else 1)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -122,13 +125,14 @@ class EncoderDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
     def __init__(self, root: str, batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
-                 num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False):
+                 num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False, scene_repeat: int = 1):
         super().__init__()
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:
         h = self.hparams
         self.train_set = EncoderExamples(h.root, "train", h.crop_seconds, h.video_size, train=True,
-                                         template_prob=h.template_prob, video_only=h.video_only)
+                                         template_prob=h.template_prob, video_only=h.video_only,
+                                         scene_repeat=h.scene_repeat)
         self.val_set = EncoderExamples(h.root, "val", h.crop_seconds, h.video_size, train=False, video_only=h.video_only)
 

@@ -3,6 +3,7 @@ frame-level (PE-A-Frame) activity loss."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict
 
 import lightning as L
@@ -15,14 +16,21 @@ from encoders.modeling import PEAVModel
 from recipes.common import adamw_one_cycle
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
+MIN_ACTIVE_FRAMES = 5  # a class counts as present in a mixture crop when it sounds for >= 0.2 s of it
+
 
 class EncoderModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
                  frame_weight: float = 1.0, video_weight: float = 1.0, frame_items: int = 12,
-                 init_from: str | None = None, frozen: list[str] | None = None):
+                 init_from: str | None = None, frozen: list[str] | None = None, mixture_weight: float = 0.0,
+                 distill_weight: float = 0.0):
         """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
         config); ``frozen``: top-level parts of PEAVModel kept fixed, e.g. ``["text_head"]`` so that text
-        queries, and so a separator trained on them, keep their meaning."""
+        queries, and so a separator trained on them, keep their meaning. ``mixture_weight``: a mixture
+        crop against the captions of every class sounding in it (several positives), so that a
+        mixture's embedding says which sounds it holds; ``distill_weight``: single-source audio
+        embeddings held to those of the ``init_from`` model, so that audio-example queries (and the
+        separator trained on them) keep their meaning while the audio tower learns mixtures."""
         super().__init__()
         self.save_hyperparameters()
         cfg = PEAVConfig.load(init_from) if init_from else PEAVConfig.tiny() if tiny else PEAVConfig()
@@ -33,6 +41,11 @@ class EncoderModule(L.LightningModule):
             self.model.load_weights(init_from)
         for name in frozen or []:
             getattr(self.model, name).requires_grad_(False)
+        if distill_weight > 0:
+            if not init_from:
+                raise ValueError("distill_weight needs init_from: the model whose audio embeddings are kept")
+            self.teacher = copy.deepcopy(torch.nn.ModuleDict({"audio": self.model.audio, "head": self.model.audio_head}))
+            self.teacher.requires_grad_(False)
         self.train()
         self._text_cache: dict[str, torch.Tensor] = {}
 
@@ -42,6 +55,8 @@ class EncoderModule(L.LightningModule):
         super().train(mode)
         for name in self.hparams.frozen or []:
             getattr(self.model, name).eval()
+        if hasattr(self, "teacher"):
+            self.teacher.eval()
         return self
 
     def text_features(self, texts: list[str]) -> torch.Tensor:
@@ -67,12 +82,14 @@ class EncoderModule(L.LightningModule):
         same = cls[t_idx][:, None] == cls[t_idx][None, :]
         out["audio_text"] = m.pair_loss("audio_text", emb_a[t_idx], emb_t, same) if len(t_idx) else emb_a.sum() * 0
 
-        if len(t_idx) and self.hparams.frame_weight > 0:
+        h = self.hparams
+        if len(t_idx) and (h.frame_weight > 0 or h.mixture_weight > 0):
             # Frame level: every caption of the batch scored on every mixture crop; the target is that
             # class's activity in the crop (silence if the class is not in the mixture).
-            # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a step)
-            f_idx = t_idx[: self.hparams.frame_items]
-            _, tok_m = m.embed_audio(normalize_level(batch["mixture"][f_idx]))
+            # (on the first ``frame_items`` examples only: a second audio pass is the costliest part of a
+            # step; the mixture loss needs every crop)
+            f_idx = t_idx[: h.frame_items] if h.mixture_weight <= 0 else torch.arange(len(cls))
+            emb_m, tok_m = m.embed_audio(normalize_level(batch["mixture"][f_idx]))
             logits = m.frame_logits(tok_m, feats)
             labels = [TARGET_LABELS[c] for c in cls[t_idx].tolist()]
             target = torch.zeros_like(logits)
@@ -80,7 +97,16 @@ class EncoderModule(L.LightningModule):
                 for j, label in enumerate(labels):
                     if label in batch["acts"][b]:
                         target[i, j] = batch["acts"][b][label][: logits.shape[-1]]
-            out["frame"] = self.hparams.frame_weight * F.binary_cross_entropy_with_logits(logits, target)
+            if h.frame_weight > 0:
+                out["frame"] = h.frame_weight * F.binary_cross_entropy_with_logits(logits, target)
+            if h.mixture_weight > 0:
+                present = target.sum(-1) >= MIN_ACTIVE_FRAMES  # [mixtures, captions]
+                out["mixture_text"] = h.mixture_weight * m.pair_loss("audio_text", emb_m, emb_t, present)
+        if h.distill_weight > 0 and len(t_idx):
+            with torch.no_grad():
+                _, pooled = self.teacher["audio"](normalize_level(batch["audio"][t_idx]))
+                ref = F.normalize(self.teacher["head"](pooled), dim=-1)
+            out["distill"] = h.distill_weight * (1 - (emb_a[t_idx] * ref).sum(-1)).mean()
 
         v = batch["video_index"]
         if v.numel() > 1:
@@ -128,10 +154,12 @@ class EncoderModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint):
         # The frozen text tower comes from its package; keep checkpoints small.
-        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items() if ".text." not in k}
+        # The distillation teacher is rebuilt from ``init_from``.
+        checkpoint["state_dict"] = {k: v for k, v in checkpoint["state_dict"].items()
+                                    if ".text." not in k and not k.startswith("teacher.")}
         # The full config, so that export needs neither ``init_from`` nor this class's defaults.
         checkpoint["model_config"] = asdict(self.model.config)
 
     def on_load_checkpoint(self, checkpoint):
         own = self.state_dict()
-        checkpoint["state_dict"].update({k: v for k, v in own.items() if ".text." in k})
+        checkpoint["state_dict"].update({k: v for k, v in own.items() if ".text." in k or k.startswith("teacher.")})
