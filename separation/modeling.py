@@ -33,6 +33,7 @@ class SeparatorConfig(JsonConfig):
     dilations: list = field(default_factory=lambda: [1, 2, 4, 8, 16, 1, 2, 4, 8, 16])
     encoder: str = "peav-small"  # which encoder's space the queries live in
     presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
+    refine_channels: int = 0  # > 0: a small 2-D conv net refines the mask bin by bin (MaskRefiner)
     # Descriptions of the sounds the separator was trained on: a click's video embedding is read
     # through them (see Separator.queries), since video queries never entered training.
     click_vocabulary: list = field(default_factory=list)
@@ -66,6 +67,29 @@ class FiLMBlock(nn.Module):
         return x + self.out(F.gelu(y))
 
 
+class MaskRefiner(nn.Module):
+    """2-D convolutions over (frequency, time) on the mask logits and the input features.
+
+    The conv net sees each frame as one 513-bin vector squeezed into ``channels``, so its mask is
+    smooth across frequency; this refiner lets the mask follow the mixture's own fine structure
+    (harmonics, onsets) with a local view (dilated along frequency: ±15 bins, ±4 frames). Its last
+    layer starts at zero, so a network trained without it continues unchanged."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        layers, c_in = [], 2
+        for dilation in (1, 2, 4):
+            layers += [nn.Conv2d(c_in, channels, 3, padding=(dilation, 1), dilation=(dilation, 1)), nn.GELU()]
+            c_in = channels
+        self.net = nn.Sequential(*layers, nn.Conv2d(channels, 1, 3, padding=(8, 1), dilation=(8, 1)))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, logits: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        """logits, feats [B, F, T] -> refined logits [B, F, T]."""
+        return logits + self.net(torch.stack([logits, feats], dim=1)).squeeze(1)
+
+
 class SeparatorNet(nn.Module):
     def __init__(self, config: SeparatorConfig):
         super().__init__()
@@ -76,6 +100,7 @@ class SeparatorNet(nn.Module):
         self.query_in = nn.Sequential(nn.Linear(c.query_dim, c.query_dim), nn.GELU())
         self.blocks = nn.ModuleList(FiLMBlock(c.channels, c.hidden, d, c.query_dim) for d in c.dilations)
         self.head = nn.Conv1d(c.channels, c.bins, 1)
+        self.refiner = MaskRefiner(c.refine_channels) if c.refine_channels else None
         if c.presence_gate:
             # Absent targets must come out near silent (-25 dB); the mask alone learns that only weakly
             # because the absent loss is down-weighted (see recipes/separation/module.py), so a
@@ -110,7 +135,10 @@ class SeparatorNet(nn.Module):
         for block in self.blocks:
             x = block(x, q)
         presence = self.presence(x.mean(-1)).squeeze(-1) if self.config.presence_gate else None
-        return torch.sigmoid(self.head(x)), presence
+        logits = self.head(x)
+        if self.refiner is not None:
+            logits = self.refiner(logits, feats)
+        return torch.sigmoid(logits), presence
 
     def forward(self, mixture: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None,
                 return_presence: bool = False):

@@ -12,7 +12,7 @@ from recipes.encoders.export import export as export_encoder
 from recipes.encoders.module import EncoderModule
 from recipes.separation.data import SeparationDataModule
 from recipes.separation.export import export as export_separator
-from recipes.separation.module import SeparationModule
+from recipes.separation.module import SeparationModule, separation_loss
 from separation import Separator
 
 
@@ -116,6 +116,24 @@ def test_separator_continues_from_export_and_learns_presence(tiny_corpus, tiny_e
     bce = lambda b: F.binary_cross_entropy_with_logits(module(b)[1], b["active"].float())
     losses = overfit(module, batch, bce, steps=20, lr=3e-3)
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_mask_refiner_added_to_an_export_starts_as_identity_and_learns(tiny_corpus, tiny_encoder_dir, tmp_path):
+    torch.manual_seed(0)
+    plain = SeparationModule(tiny=True)
+    plain.net.save_pretrained(tmp_path / "plain")
+    module = SeparationModule(init_from=str(tmp_path / "plain"), config={"refine_channels": 4})
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=8, crop_seconds=1.0,
+                                num_workers=0)
+    data.setup()
+    batch = next(iter(data.val_dataloader()))
+    with torch.no_grad():  # the refiner's last layer starts at zero: same output as the export
+        assert torch.allclose(plain.eval()(batch)[0], module.eval()(batch)[0], atol=1e-6)
+    before = [p.detach().clone() for p in module.net.refiner.parameters()]
+    losses = overfit(module.train(), batch, lambda b: separation_loss(module(b)[0], b["target"], b["mixture"],
+                                                                     b["active"]).mean(), steps=15, lr=3e-3)
+    assert losses[-1] < losses[0]
+    assert any(not torch.equal(a, p) for a, p in zip(before, module.net.refiner.parameters()))
 
 
 def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_corpus):

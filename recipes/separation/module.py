@@ -35,7 +35,7 @@ class SeparationModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
                  presence_weight: float = 1.0, init_from: str | None = None):
         """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
-        config; a presence gate it lacks starts fresh)."""
+        config; a presence gate or mask refiner it lacks starts fresh)."""
         super().__init__()
         self.save_hyperparameters()
         cfg = SeparatorConfig.load(init_from) if init_from else SeparatorConfig.tiny() if tiny else SeparatorConfig()
@@ -45,7 +45,7 @@ class SeparationModule(L.LightningModule):
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
             missing, unexpected = self.net.load_state_dict(state, strict=False)
-            if unexpected or [k for k in missing if not k.startswith("presence.")]:
+            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner."))]:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
 
     def forward(self, batch):
