@@ -136,6 +136,30 @@ def test_mask_refiner_added_to_an_export_starts_as_identity_and_learns(tiny_corp
     assert any(not torch.equal(a, p) for a, p in zip(before, module.net.refiner.parameters()))
 
 
+def test_hard_absent_prompts_favour_classes_like_a_present_one(tiny_encoder_dir, tiny_corpus):
+    from recipes.data.taxonomy import TARGET_LABELS
+
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=4, crop_seconds=1.0,
+                                num_workers=0, hard_absent_prob=1.0)
+    data.setup()
+    ds = data.train_set
+    k = len(TARGET_LABELS)
+    assert ds.class_sim.shape == (k, k) and np.allclose(np.diag(ds.class_sim), 1.0, atol=1e-5)
+    sim = np.full((k, k), 0.2)
+    sim[0, 5] = sim[5, 0] = 0.9  # class 5 is the one most like class 0
+    ds.class_sim = sim
+    rng = np.random.default_rng(0)
+    hard = [ds._absent_label([TARGET_LABELS[0]], rng) for _ in range(400)]
+    assert TARGET_LABELS[0] not in hard
+    assert hard.count(TARGET_LABELS[5]) > 0.9 * len(hard)
+    ds.hard_absent_prob = 0.0
+    plain = [ds._absent_label([TARGET_LABELS[0]], rng) for _ in range(400)]
+    assert TARGET_LABELS[0] not in plain and plain.count(TARGET_LABELS[5]) < 0.15 * len(plain)
+    ds.hard_absent_prob, ds.train = 1.0, False  # validation stays random, comparable across runs
+    val = [ds._absent_label([TARGET_LABELS[0]], rng) for _ in range(400)]
+    assert val.count(TARGET_LABELS[5]) < 0.15 * len(val)
+
+
 def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_corpus):
     from recipes.separation.data import SeparationExamples, build_banks
 

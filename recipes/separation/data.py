@@ -29,6 +29,7 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
+HARD_ABSENT_TEMPERATURE = 0.1  # softmax over cosine similarity: mostly the nearest few classes
 
 
 def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
@@ -86,8 +87,12 @@ class SeparationExamples(Dataset):
 
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
-                 eq_prob: float = 0.0):
+                 eq_prob: float = 0.0, hard_absent_prob: float = 0.0):
+        """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
+        among the absent classes most like a present one (by class text embedding: a man speaking
+        over a woman's voice, a trumpet prompt over a trombone), the confusions that leak most."""
         self.root = Path(root)
+        self.hard_absent_prob = hard_absent_prob
         self.rows = read_manifest(self.root, split)
         self.banks = banks
         self.text_index = {c: i for i, c in enumerate(banks["captions"])}
@@ -97,6 +102,19 @@ class SeparationExamples(Dataset):
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
         self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
+        protos = torch.stack([torch.stack([self._text(c) for c in BY_LABEL[label].captions]).mean(0)
+                              for label in TARGET_LABELS])
+        protos = torch.nn.functional.normalize(protos, dim=-1)
+        self.class_sim = (protos @ protos.T).numpy()  # [class, class] cosine of the class prototypes
+
+    def _absent_label(self, present: list[str], rng) -> str:
+        absent = [label for label in TARGET_LABELS if label not in present]
+        if not (self.train and rng.random() < self.hard_absent_prob):
+            return absent[int(rng.integers(len(absent)))]
+        p_idx = [TARGET_LABELS.index(label) for label in present]
+        sim = np.array([self.class_sim[TARGET_LABELS.index(label), p_idx].max() for label in absent])
+        weights = np.exp((sim - sim.max()) / HARD_ABSENT_TEMPERATURE)
+        return absent[int(rng.choice(len(absent), p=weights / weights.sum()))]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -118,8 +136,7 @@ class SeparationExamples(Dataset):
             if not others:
                 mode = "text"
         if mode == "absent":
-            absent = [label for label in TARGET_LABELS if label not in {s["label"] for s in present}]
-            label = absent[int(rng.integers(len(absent)))]
+            label = self._absent_label([s["label"] for s in present], rng)
             query = self._text(str(rng.choice(BY_LABEL[label].captions)))
             start = int(rng.integers(0, max(int(round(row["duration"] * rate)) - n, 0) + 1))
             mixture = _read(self.root / row["mixture"], start, n)
@@ -185,7 +202,8 @@ class SeparationDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
-                 num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0):
+                 num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
+                 hard_absent_prob: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
 
@@ -196,6 +214,7 @@ class SeparationDataModule(CorpusDataModule):
         encoder = PEAVEncoder.from_pretrained(h.encoder)
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
-                                            remix_prob=h.remix_prob, eq_prob=h.eq_prob)
+                                            remix_prob=h.remix_prob, eq_prob=h.eq_prob,
+                                            hard_absent_prob=h.hard_absent_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
