@@ -40,3 +40,5 @@ def test_eval_separation_reports_model_next_to_its_bounds(tiny_corpus, tmp_path)
     assert overall["si_sdri_text"] > 0  # the shipped model improves on the mixture
     assert all(overall[k] == overall[k] for k in ("bss_sdr", "bss_sir", "bss_sar", "oracle_bss_sdr"))  # museval ran
     assert result["absent_level_db_median"] < -10  # prompts for absent classes come out quiet
+    assert 0 <= result["absent_similar_level_share_above_-25db"] <= 1
+    assert result["absent_similar_level_db_median"] == result["absent_similar_level_db_median"]  # measured

@@ -9,7 +9,9 @@ For every target source of every mixture in the split:
 - bounds on the same mixture: the mixture itself (0 dB improvement by definition) and the oracle
   ideal ratio mask on the separator's own STFT (the ceiling for a mask model);
 - museval BSSEval v4 SDR/SIR/SAR of (target, residual), median over 1 s frames, then over tracks;
-- absent prompts: one class not in the mixture; the output level relative to the mixture (dB).
+- absent prompts: one class not in the mixture; the output level relative to the mixture (dB);
+  and a confusable one: the missing class whose description is nearest (in the encoder's text
+  space) to a present class's, e.g. "a man speaking" over a woman's voice.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
             if s["target"]:
                 by_label[s["label"]].append((row["id"], s))
     rng = np.random.default_rng(0)
-    records, absent, shown = [], [], []
+    records, absent, similar, shown = [], [], [], []
+    class_text = separator.encoder.embed_text([BY_LABEL[c].captions[0] for c in TARGET_LABELS])
+    class_sim = (class_text @ class_text.T).numpy()
     for row in tqdm(rows, desc="evaluating separation", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
         present = [s for s in row["sources"] if s["target"]]
@@ -101,7 +105,12 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
         label = missing[int(rng.integers(len(missing)))]
         out = separator.separate(mix, rate, text=BY_LABEL[label].captions[0]).targets[0]
         absent.append(_db(out) - _db(mix))
-    result = summarize(records, absent)
+        p_idx = [TARGET_LABELS.index(s["label"]) for s in present if s["label"] in TARGET_LABELS]
+        if p_idx:
+            near = max(missing, key=lambda c: float(class_sim[TARGET_LABELS.index(c), p_idx].max()))
+            out = separator.separate(mix, rate, text=BY_LABEL[near].captions[0]).targets[0]
+            similar.append(_db(out) - _db(mix))
+    result = summarize(records, absent, similar)
     result.update({"split": split, "mixtures": len(rows)})
     if figure is not None and shown:
         spectrogram_figure(shown, figure, separator.net)
@@ -126,12 +135,17 @@ def _block(records) -> dict:
     return out
 
 
-def summarize(records: list[dict], absent: list[float]) -> dict:
+def _levels(levels: list[float], name: str) -> dict:
+    return {f"{name}_db_median": float(np.median(levels)) if levels else float("nan"),
+            f"{name}_db_p90": float(np.percentile(levels, 90)) if levels else float("nan"),
+            f"{name}_share_above_-25db": float(np.mean(np.array(levels) > -25)) if levels else float("nan")}
+
+
+def summarize(records: list[dict], absent: list[float], similar: list[float] | None = None) -> dict:
     result = {"overall": _block(records),
               "by_sources": {str(n): _block([r for r in records if r["n"] == n]) for n in sorted({r["n"] for r in records})},
               "by_class": {c: _block([r for r in records if r["label"] == c]) for c in sorted({r["label"] for r in records})},
-              "absent_level_db_median": float(np.median(absent)) if absent else float("nan"),
-              "absent_level_db_p90": float(np.percentile(absent, 90)) if absent else float("nan")}
+              **_levels(absent, "absent_level"), **_levels(similar or [], "absent_similar_level")}
     o = result["overall"]
     result["si_sdri_fraction_of_oracle"] = o["si_sdri_text"] / o["si_sdri_oracle"] if o["si_sdri_oracle"] > 0 else float("nan")
     return result
@@ -148,7 +162,12 @@ def to_markdown(result: dict, title: str) -> str:
     text += "".join(line(f"{n} sources", b) for n, b in result["by_sources"].items())
     text += "".join(line(c, b) for c, b in result["by_class"].items())
     text += (f"\nAbsent-target output level: median {result['absent_level_db_median']:.1f} dB, "
-             f"90th percentile {result['absent_level_db_p90']:.1f} dB relative to the mixture.\n"
+             f"90th percentile {result['absent_level_db_p90']:.1f} dB relative to the mixture; "
+             f"{100 * result['absent_level_share_above_-25db']:.0f} % above -25 dB.\n"
+             f"Confusable absent prompt (the missing class nearest a present one): median "
+             f"{result['absent_similar_level_db_median']:.1f} dB, 90th percentile "
+             f"{result['absent_similar_level_db_p90']:.1f} dB; "
+             f"{100 * result['absent_similar_level_share_above_-25db']:.0f} % above -25 dB.\n"
              f"Text-prompt SI-SDRi as a fraction of the oracle mask's: {result['si_sdri_fraction_of_oracle']:.2f}.\n")
     return text
 
