@@ -103,6 +103,10 @@ class PEAVEncoder:
 
     @torch.no_grad()
     def embed_video(self, frames: torch.Tensor, fps: float, masks: torch.Tensor | None = None) -> torch.Tensor:
+        return self.backend.embed_video(*self._video_batch(frames, fps, masks))
+
+    def _video_batch(self, frames, fps: float, masks) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frames as float [B, T, 3, H, W] in 0..1 at the model's video rate, and their masks."""
         frames = torch.as_tensor(frames)
         if frames.dim() == 4:
             frames = frames[None]
@@ -121,7 +125,46 @@ class PEAVEncoder:
         target = self.backend.video_fps
         idx = torch.arange(0, t, fps / target).long().clamp(max=t - 1) if abs(fps - target) > 1e-3 else torch.arange(t)
         x = frames[:, idx].float() / 255.0 if frames.dtype == torch.uint8 else frames[:, idx].float()
-        return self.backend.embed_video(x, masks[:, idx])
+        return x, masks[:, idx]
+
+    # --- audio-visual synchrony (towers.SyncTower) ------------------------------------------
+    @property
+    def has_sync(self) -> bool:
+        return getattr(self.backend, "has_sync", False)
+
+    def _require_sync(self) -> None:
+        if not self.has_sync:
+            raise SoundSiftError("this encoder has no audio-visual sync tower (config sync_dim is 0)")
+
+    @torch.no_grad()
+    def sync_video(self, frames: torch.Tensor, fps: float) -> torch.Tensor:
+        """Per-frame synchrony vectors [B, T, d] at the model's video rate."""
+        self._require_sync()
+        x, _ = self._video_batch(frames, fps, None)
+        return self.backend.sync_video(x)
+
+    @torch.no_grad()
+    def sync_audio(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """Per-frame synchrony vectors [B, T, d] of the sound, at the model's video rate."""
+        self._require_sync()
+        mono = self._audio_batch(wave, sample_rate)
+        size = int(WINDOW_SECONDS * self.sample_rate)
+        parts = [self.backend.sync_audio(mono[:, a:b]) for a, b in windows(mono.shape[-1], size)
+                 if b - a >= MIN_SECONDS * self.sample_rate]
+        return torch.cat(parts, dim=1)
+
+    def video_audio_similarity(self, video_emb: torch.Tensor, audio_emb: torch.Tensor,
+                               video_sync: list[torch.Tensor] | None = None,
+                               audio_sync: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Match scores [N_video, N_audio]: cosine of the pooled embeddings plus, given sync
+        sequences (from :meth:`sync_video` / :meth:`sync_audio`, [T, d] each), ``sync_weight``
+        times their correlation over time."""
+        scores = video_emb @ audio_emb.T
+        if video_sync is None or audio_sync is None:
+            return scores
+        from encoders.towers import sync_similarity
+
+        return scores + self.backend.sync_weight * sync_similarity(video_sync, audio_sync)
 
     @torch.no_grad()
     def frame_scores(self, wave: torch.Tensor, sample_rate: int, texts: list[str]) -> torch.Tensor:
@@ -150,6 +193,7 @@ class NativeBackend:
         cfg = model.config
         self.sample_rate, self.embed_dim, self.hop = cfg.sample_rate, cfg.embed_dim, cfg.hop
         self.video_fps, self.frame_threshold = cfg.video_fps, cfg.frame_threshold
+        self.has_sync, self.sync_weight = bool(cfg.sync_dim), cfg.sync_weight
 
     def save_pretrained(self, path):
         return self.model.save_pretrained(path)
@@ -166,3 +210,11 @@ class NativeBackend:
     def frame_scores(self, mono, texts):
         _, tokens = self.model.embed_audio(normalize_level(mono))
         return torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts)))[0]
+
+    def sync_video(self, frames):
+        return self.model.sync.video(frames)
+
+    def sync_audio(self, mono):
+        level = normalize_level(mono)
+        _, tokens = self.model.embed_audio(level)
+        return self.model.sync.audio(level, tokens)

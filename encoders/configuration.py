@@ -46,6 +46,12 @@ class PEAVConfig(JsonConfig):
     text_anchors: list = field(default_factory=list)
     anchor_weight: float = 0.0
     anchor_temperature: float = 0.05
+    # Audio-visual synchrony (towers.SyncTower): per-frame vectors of this size (0: no sync tower),
+    # from frames resized to ``sync_size``; a video-audio match adds ``sync_weight`` times their
+    # correlation over time to the cosine of the pooled embeddings.
+    sync_dim: int = 0
+    sync_size: int = 64
+    sync_weight: float = 1.0
 
     @property
     def hop(self) -> int:

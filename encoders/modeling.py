@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from encoders.configuration import PEAVConfig
-from encoders.towers import AudioTower, FusionTower, PeAudioContrastiveHead, TextTower, VideoTower
+from encoders.towers import AudioTower, FusionTower, PeAudioContrastiveHead, SyncTower, TextTower, VideoTower
 
 PAIRS = ("audio_text", "video_text", "audio_video", "av_text")
 WEIGHTS_NAME = "model.safetensors"
@@ -51,6 +51,10 @@ class PEAVModel(nn.Module):
         self.logit_bias = nn.Parameter(torch.full((len(PAIRS),), -10.0))
         self.frame_scale = nn.Parameter(torch.tensor(math.log(10.0)))
         self.frame_bias = nn.Parameter(torch.tensor(-2.0))
+        if config.sync_dim:
+            self.sync = SyncTower(config)
+            self.sync_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+            self.sync_bias = nn.Parameter(torch.tensor(-5.0))
 
     # --- embeddings (all L2-normalised) -----------------------------------------------------
     def text_features(self, texts: list[str]) -> torch.Tensor:
@@ -110,12 +114,13 @@ class PEAVModel(nn.Module):
         save_file(self.trainable_state(), str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
         return folder
 
-    def load_weights(self, folder: str | Path) -> None:
-        """The trainable weights saved in ``folder`` (the text model comes from its package)."""
+    def load_weights(self, folder: str | Path, new_parts: tuple[str, ...] = ()) -> None:
+        """The trainable weights saved in ``folder`` (the text model comes from its package);
+        ``new_parts``: top-level parts this model adds to those in ``folder`` (left as initialised)."""
         state = load_file(str(Path(folder) / WEIGHTS_NAME))
         self._anchors = None  # cached anchor embeddings belong to the old weights
         missing, unexpected = self.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.startswith("text.")]
+        missing = [k for k in missing if not k.startswith(("text.", *new_parts))]
         if missing or unexpected:
             raise RuntimeError(f"{folder}: weights do not match the config (missing {missing[:3]}, unexpected {unexpected[:3]})")
 

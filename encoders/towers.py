@@ -191,3 +191,74 @@ def minilm_dir() -> str:
 
 
 __all__ = ["AudioTower", "VideoTower", "FusionTower", "TextTower", "PeAudioContrastiveHead", "minilm_dir"]
+
+
+class SyncTower(nn.Module):
+    """Frame-level audio-visual synchrony: per video frame, one vector from the pixels and one from
+    the sound at that moment, such that a scene's two sequences correlate over time.
+
+    The pooled embeddings above say *what* is in a scene; scenes drawn from the same few classes
+    differ mostly in *when* things sound (our objects pulse with their loudness), which a mean over
+    time cannot keep. Audio comes in as the (frozen) audio tower's 40 ms tokens plus a log-mel, so
+    training this tower leaves every embedding the separator uses unchanged.
+    """
+
+    def __init__(self, cfg: PEAVConfig):
+        super().__init__()
+        import torchaudio
+
+        width, d = 64, cfg.sync_dim
+        layers, c_in = [], 3
+        for c in (16, 32, 64):
+            layers += [nn.Conv2d(c_in, c, 3, stride=2, padding=1), nn.GroupNorm(1, c), nn.GELU()]
+            c_in = c
+        # Average, not max, pooling: the mean of a class detector over the frame grows with the
+        # object's area, and area is what follows the loudness.
+        self.pixels = nn.Sequential(*layers, nn.Conv2d(c_in, width, 3, padding=1), nn.AdaptiveAvgPool2d(1),
+                                    nn.Flatten())
+        self.mel = torchaudio.transforms.MelSpectrogram(cfg.sample_rate, n_fft=2 * cfg.hop, hop_length=cfg.hop,
+                                                        n_mels=64)
+        self.sound = nn.Sequential(nn.LayerNorm(cfg.audio_hidden + 64), nn.Linear(cfg.audio_hidden + 64, width))
+        self.video_time = self._temporal(width, d)
+        self.audio_time = self._temporal(width, d)
+        self.size, self.hop, self.fps, self.rate = cfg.sync_size, cfg.hop, cfg.video_fps, cfg.sample_rate
+
+    @staticmethod
+    def _temporal(width: int, d: int) -> nn.Module:
+        return nn.Sequential(nn.Conv1d(width, width, 5, padding=2), nn.GELU(), nn.Conv1d(width, d, 5, padding=2))
+
+    def video(self, frames: torch.Tensor) -> torch.Tensor:
+        """Frames [B, T, 3, H, W] in 0..1 at ``video_fps`` -> [B, T, d]."""
+        b = frames.shape[0]
+        x = rearrange(frames, "b t c h w -> (b t) c h w")
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True, align_corners=False)
+        x = rearrange(self.pixels(x), "(b t) c -> b c t", b=b)
+        return self.video_time(x).transpose(1, 2)
+
+    def audio(self, wave: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Wave [B, N] at 16 kHz and its audio-tower tokens [B, F, H] -> [B, T, d] at ``video_fps``."""
+        n = min(tokens.shape[1], wave.shape[-1] // self.hop)
+        mel = torch.log(self.mel(wave)[..., :n] + 1e-5).transpose(1, 2)
+        x = self.sound(torch.cat([tokens[:, :n], mel], dim=-1)).transpose(1, 2)
+        frames = max(1, round(wave.shape[-1] / self.rate * self.fps))
+        x = F.adaptive_avg_pool1d(x, frames)  # 40 ms frames -> the video's frames
+        return self.audio_time(x).transpose(1, 2)
+
+
+def sync_vectors(seq: torch.Tensor, frames: int | None = None) -> torch.Tensor:
+    """[B, T, d] -> [B, T*d]: the first ``frames`` frames, centred over time, L2-normalised, so
+    that a dot product of two is their correlation over time."""
+    seq = seq[:, :frames] if frames else seq
+    seq = seq - seq.mean(dim=1, keepdim=True)
+    return F.normalize(seq.flatten(1), dim=-1)
+
+
+def sync_similarity(video_seqs: list[torch.Tensor], audio_seqs: list[torch.Tensor]) -> torch.Tensor:
+    """Correlation over time [N_video, N_audio] between sync sequences ([T, d] each, any lengths),
+    over the frames both have from the start (a scene's video and its sound begin together)."""
+    out = torch.zeros(len(video_seqs), len(audio_seqs))
+    for i, v in enumerate(video_seqs):
+        for j, a in enumerate(audio_seqs):
+            n = min(len(v), len(a))
+            out[i, j] = (sync_vectors(v[None], n) * sync_vectors(a[None], n)).sum()
+    return out

@@ -263,3 +263,43 @@ def test_scene_stage_trains_mixtures_on_all_their_sounds_and_distills_single_sou
     checkpoint = {"state_dict": module.state_dict()}
     module.on_save_checkpoint(checkpoint)
     assert not [k for k in checkpoint["state_dict"] if k.startswith("teacher.")]
+
+
+def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny_encoder_dir, tiny_corpus, tmp_path):
+    from encoders.modeling import sigmoid_contrastive_loss
+    from recipes.encoders.sync import SyncDataModule, SyncModule
+    from soundsift.errors import SoundSiftError
+
+    data = SyncDataModule(str(tiny_corpus), batch_size=6, crop_seconds=1.0, size=32, epoch_length=12, num_workers=0)
+    data.setup()
+    scene = data.train_set[0]
+    assert scene["frames"].shape == (10, 3, 32, 32) and scene["frames"].dtype == torch.uint8
+    assert scene["audio"].shape == (16000,) and scene["audio"].abs().max() > 0
+    assert len(data.val_set) and data.val_set[0]["frames"].shape == (10, 3, 32, 32)  # decoded from the mp4s
+
+    torch.manual_seed(0)
+    module = SyncModule(str(tiny_encoder_dir), sync_dim=8, sync_size=32)
+    before = {k: v.clone() for k, v in module.model.trainable_state().items() if not k.startswith("sync")}
+    batch = next(iter(data.train_dataloader()))
+    losses = overfit(module, batch, lambda b: sigmoid_contrastive_loss(*module.vectors(b), module.model.sync_scale,
+                                                                       module.model.sync_bias), steps=10)
+    assert losses[-1] < 0.8 * losses[0]
+    trainer(tmp_path, 2).fit(module, data)
+    after = module.model.trainable_state()
+    for k in before:  # the frozen encoder, batch-norm statistics included, did not move
+        assert torch.equal(before[k], after[k]), k
+
+    export_encoder(str(tmp_path / "ckpt" / "last.ckpt"), str(tmp_path / "synced"))
+    enc = PEAVEncoder.from_pretrained(tmp_path / "synced")
+    assert enc.has_sync and not PEAVEncoder.from_pretrained(tiny_encoder_dir).has_sync
+    with pytest.raises(SoundSiftError, match="sync"):
+        PEAVEncoder.from_pretrained(tiny_encoder_dir).sync_video(scene["frames"], 10.0)
+    v = enc.sync_video(scene["frames"], 10.0)
+    a = enc.sync_audio(torch.stack([scene["audio"], torch.roll(scene["audio"], 4000)])[:, None], 16000)
+    assert v.shape == (1, 10, 8) and a.shape == (2, 10, 8)
+    emb_v = enc.embed_video(scene["frames"], 10.0)
+    emb_a = enc.embed_audio(scene["audio"][None], 16000)
+    pooled = enc.video_audio_similarity(emb_v, emb_a.expand(2, -1))
+    both = enc.video_audio_similarity(emb_v, emb_a.expand(2, -1), list(v), list(a))
+    assert both.shape == (1, 2) and torch.allclose(pooled[0, 0], pooled[0, 1])
+    assert not torch.allclose(both[0, 0], both[0, 1])  # same content shifted in time: only sync tells them apart

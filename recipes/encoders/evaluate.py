@@ -6,7 +6,9 @@ Definitions (all on one split of a corpus built by the data engine):
 - audio->text R@k: the true class among the top k of the 27 class prompts.
 - text->audio P@k: for each class prompt, the share of the k nearest clips that are of that class.
 - video->audio R@1: each scene video (whole frame) against the audio of every mixture in the
-  split; a hit when its own mixture ranks first. Also per object: the masked object against every
+  split; a hit when its own mixture ranks first. Ranked by the pooled embeddings' cosine plus, when
+  the encoder has a sync tower, its weighted correlation over time (``_pooled`` and ``_sync_only``:
+  each part alone). Also per object: the masked object against every
   source clip of the split's scenes; ``object_video_class_acc``: the masked object against the
   class prompts (what a click prompt asks the separator for), and ``object_video_to_audio_class_R@1``:
   the top-ranked clip is of the object's class (a clip-level hit needs audio-visual sync on top).
@@ -59,12 +61,15 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
     unseen_sets = [encoder.embed_text([BY_LABEL[c].unseen[j % len(BY_LABEL[c].unseen)] for c in classes]) for j in range(2)]
 
     src_emb, src_cls, mix_emb, scene_queries, object_queries, object_keys = [], [], [], [], [], []
+    mix_sync, scene_sync = [], []  # audio-visual sync sequences, when the encoder has a sync tower
     span_counts = np.zeros(3, dtype=np.int64)  # tp, fp, fn
     absent_fp = absent_total = 0
     rng = np.random.default_rng(0)
     for row in tqdm(rows, desc="evaluating encoders", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
         mix_emb.append(encoder.embed_audio(mix, rate)[0])
+        if encoder.has_sync:
+            mix_sync.append(encoder.sync_audio(mix, rate)[0])
         present = [s for s in row["sources"] if s["target"]]
         scores, truth = span_scores(encoder, mix, rate, row, rng)
         flagged = scores >= encoder.backend.frame_threshold
@@ -78,6 +83,8 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         if row["video"]:
             video = load_video(root / row["video"])
             scene_queries.append((encoder.embed_video(video.frames, video.fps)[0], len(mix_emb) - 1))
+            if encoder.has_sync:
+                scene_sync.append(encoder.sync_video(video.frames, video.fps)[0])
             first = len(src_emb) - len(present)
             for j, s in enumerate(present):
                 if s["boxes"] is None:
@@ -106,9 +113,17 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         result[f"text_to_audio_P@{k}"] = float(np.mean([(labels[t2a[c, :k]] == c).float().mean() for c in present_cls]))
     if scene_queries:
         mixes = torch.stack(mix_emb)
-        hits = [int((q @ mixes.T).argmax()) == own for q, own in scene_queries]
-        result.update({"video_to_audio_R@1": float(np.mean(hits)), "video_queries": len(hits),
-                       "video_candidates": len(mixes)})
+        queries = torch.stack([q for q, _ in scene_queries])
+        own = torch.tensor([o for _, o in scene_queries])
+        r_at_1 = lambda scores: float((scores.argmax(1) == own).float().mean())  # noqa: E731
+        pooled = encoder.video_audio_similarity(queries, mixes)
+        result.update({"video_to_audio_R@1": r_at_1(pooled), "video_to_audio_R@1_pooled": r_at_1(pooled),
+                       "video_queries": len(own), "video_candidates": len(mixes)})
+        if scene_sync:  # the product's match: pooled cosine + weighted correlation over time
+            from encoders.towers import sync_similarity
+
+            result["video_to_audio_R@1"] = r_at_1(encoder.video_audio_similarity(queries, mixes, scene_sync, mix_sync))
+            result["video_to_audio_R@1_sync_only"] = r_at_1(sync_similarity(scene_sync, mix_sync))
     if object_queries:
         keys = audio[torch.tensor(sorted(set(object_keys)))]
         index = {k: i for i, k in enumerate(sorted(set(object_keys)))}
