@@ -28,6 +28,19 @@ class CorpusDataModule(L.LightningDataModule):
         return self._loader(self.val_set, False)
 
 
+class SaveLastAtEnd(L.Callback):
+    """Writes ``dirpath/last.ckpt`` when fit ends. Lightning's ModelCheckpoint with
+    ``every_n_train_steps`` does not save at the end of a run (max_steps or max_time reached between
+    two saves), which lost the last steps of earlier runs."""
+
+    def __init__(self, dirpath: str):
+        self.dirpath = dirpath
+
+    def on_train_end(self, trainer, pl_module):
+        if trainer.global_step > 0:
+            trainer.save_checkpoint(str(Path(self.dirpath) / "last.ckpt"))
+
+
 def adamw_one_cycle(module: L.LightningModule, params) -> tuple[list, list]:
     """AdamW with a one-cycle schedule over the whole run (5 % warm-up), stepped per batch."""
     h = module.hparams

@@ -290,7 +290,14 @@ def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny
         assert torch.equal(before[k], after[k]), k
 
     export_encoder(str(tmp_path / "ckpt" / "last.ckpt"), str(tmp_path / "synced"))
+    from recipes.encoders.sync_weight import WEIGHTS, choose
+    from recipes.encoders.sync_weight import main as store_weight
+
+    best, r_at_1 = choose(PEAVEncoder.from_pretrained(tmp_path / "synced"), tiny_corpus, "val", progress=False)
+    assert set(r_at_1) == set(WEIGHTS) and all(0 <= v <= 1 for v in r_at_1.values()) and r_at_1[best] == max(r_at_1.values())
+    store_weight([str(tmp_path / "synced"), "--data", str(tiny_corpus), "--split", "val"])
     enc = PEAVEncoder.from_pretrained(tmp_path / "synced")
+    assert enc.backend.sync_weight == best
     assert enc.has_sync and not PEAVEncoder.from_pretrained(tiny_encoder_dir).has_sync
     with pytest.raises(SoundSiftError, match="sync"):
         PEAVEncoder.from_pretrained(tiny_encoder_dir).sync_video(scene["frames"], 10.0)
@@ -301,5 +308,20 @@ def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny
     emb_a = enc.embed_audio(scene["audio"][None], 16000)
     pooled = enc.video_audio_similarity(emb_v, emb_a.expand(2, -1))
     both = enc.video_audio_similarity(emb_v, emb_a.expand(2, -1), list(v), list(a))
-    assert both.shape == (1, 2) and torch.allclose(pooled[0, 0], pooled[0, 1])
-    assert not torch.allclose(both[0, 0], both[0, 1])  # same content shifted in time: only sync tells them apart
+    from encoders.towers import sync_similarity
+
+    sync = sync_similarity(list(v), list(a))
+    assert torch.allclose(pooled[0, 0], pooled[0, 1])
+    assert not torch.allclose(sync[0, 0], sync[0, 1])  # same content shifted in time: only sync tells them apart
+    assert torch.allclose(both, pooled + enc.backend.sync_weight * sync)
+
+
+def test_last_checkpoint_is_the_final_step_when_a_run_ends_between_saves(tiny_corpus, tmp_path):
+    from recipes.common import SaveLastAtEnd
+
+    ckpt = tmp_path / "ckpt"
+    run = L.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
+                    callbacks=[ModelCheckpoint(dirpath=ckpt, save_last=True, every_n_train_steps=2), SaveLastAtEnd(str(ckpt))],
+                    limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=tmp_path)
+    run.fit(EncoderModule(tiny=True), EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0))
+    assert torch.load(ckpt / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 3
