@@ -23,6 +23,8 @@ def test_eval_encoders_writes_a_consistent_report(tiny_corpus, tmp_path):
     assert result["audio_to_text_R@5"] >= result["audio_to_text_R@1"]
     # the shipped encoder recognises FluidR3 renderings far above chance (1/27)
     assert result["zero_shot_acc_seen"] > 0.3
+    # the shipped encoder matches scenes by pooled embeddings plus its sync tower
+    assert {"video_to_audio_R@1_pooled", "video_to_audio_R@1_sync_only"} <= set(result)
     if "object_video_to_audio_R@1" in result:  # a clip-level hit is also a class-level hit
         assert result["object_video_to_audio_class_R@1"] >= result["object_video_to_audio_R@1"]
 
