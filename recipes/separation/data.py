@@ -9,7 +9,9 @@ In training, a share of present-target examples is remixed on the fly ("dynamic 
 source is laid over sources of other classes taken from other mixtures, at new levels. 2,000 fixed
 mixtures would otherwise be memorised long before a 90-minute run ends. Remixed sources may also get
 a random peaking EQ (``eq_prob``): sample sets differ most in their spectral envelope, so this asks
-the separator for the instrument rather than one soundfont's rendering of it.
+the separator for the instrument rather than one soundfont's rendering of it. They may also be played
+slightly faster or slower (``speed_prob``, ±5-11 %): a sample-based synthesizer renders each key from a
+sample recorded a few semitones away, so a shifted rendering is another plausible instrument.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
-HARD_ABSENT_TEMPERATURE = 0.1  # softmax over cosine similarity: mostly the nearest few classes
+HARD_ABSENT_TEMPERATURE = 0.1
+SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): pitch x a/b, about ±1-2 semitones  # softmax over cosine similarity: mostly the nearest few classes
 
 
 def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
@@ -44,6 +47,15 @@ def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
 def _read(path: Path, start: int, n: int) -> np.ndarray:
     data, _ = sf.read(path, start=start, frames=n, dtype="float32")
     return np.pad(data, (0, n - len(data)))
+
+
+def read_at_speed(path: Path, start: int, n: int, speed: tuple[int, int]) -> np.ndarray:
+    """``n`` samples from ``start`` played ``a/b`` times as fast (pitch and tempo both move)."""
+    import torchaudio.functional as AF
+
+    a, b = speed
+    x = torch.from_numpy(_read(path, start, -(-n * a // b)))
+    return AF.resample(x, orig_freq=a, new_freq=b)[:n].numpy().astype(np.float32)
 
 
 def _crop_around(activity, duration: float, rate: int, n: int, rng) -> int:
@@ -87,7 +99,7 @@ class SeparationExamples(Dataset):
 
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
-                 eq_prob: float = 0.0, hard_absent_prob: float = 0.0):
+                 eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0):
         """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
         among the absent classes most like a present one (by class text embedding: a man speaking
         over a woman's voice, a trumpet prompt over a trombone), the confusions that leak most."""
@@ -101,6 +113,7 @@ class SeparationExamples(Dataset):
             self.by_label.setdefault(label, []).append(i)
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
         self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
+        self.speed_prob = speed_prob
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
         protos = torch.stack([torch.stack([self._text(c) for c in BY_LABEL[label].captions]).mean(0)
                               for label in TARGET_LABELS])
@@ -148,17 +161,20 @@ class SeparationExamples(Dataset):
                 query = self._text(str(rng.choice(src["captions"])))
             else:
                 query = self.banks["audio"][int(rng.choice(others))]
-            label = src["label"]
+            label, shifted = src["label"], False
             start = _crop_around(src["activity"], row["duration"], rate, n, rng)
             target = _read(self.root / src["path"], start, n)
             if self.train and rng.random() < self.remix_prob:
+                if rng.random() < self.speed_prob:
+                    target = read_at_speed(self.root / src["path"], start, n, SPEEDS[int(rng.integers(len(SPEEDS)))])
+                    shifted = True  # its activity spans no longer line up: no span prompt
                 mixture, target, _ = self._remix(target, src["label"], n, rng)
                 if mode == "text":
                     query = self._text(str(rng.choice(BY_LABEL[label].captions)))  # no level words: levels changed
             else:
                 mixture = _read(self.root / row["mixture"], start, n)
             spans = torch.zeros(2, n_frames)
-            if rng.random() < self.span_prob:
+            if not shifted and rng.random() < self.span_prob:
                 f0 = start // int(FRAME_SECONDS * rate)
                 active = frames_from_spans(src["activity"], f0 + n_frames + 1)[f0: f0 + n_frames]
                 for row_idx, mask in ((0, active), (1, ~active)):
@@ -180,7 +196,11 @@ class SeparationExamples(Dataset):
                 continue
             used.add(s["label"])
             start = _crop_around(s["activity"], r["duration"], r["sample_rate"], n, rng)
-            others.append(self._eq(_read(self.root / s["path"], start, n), rng) * 10 ** (rng.uniform(-6, 6) / 20))
+            if rng.random() < self.speed_prob:
+                wave = read_at_speed(self.root / s["path"], start, n, SPEEDS[int(rng.integers(len(SPEEDS)))])
+            else:
+                wave = _read(self.root / s["path"], start, n)
+            others.append(self._eq(wave, rng) * 10 ** (rng.uniform(-6, 6) / 20))
         target = self._eq(target, rng) * 10 ** (rng.uniform(-6, 6) / 20)
         mixture = target + np.sum(others, axis=0)
         scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
@@ -203,7 +223,7 @@ class SeparationDataModule(CorpusDataModule):
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
-                 hard_absent_prob: float = 0.0):
+                 hard_absent_prob: float = 0.0, speed_prob: float = 0.0):
         super().__init__()
         self.save_hyperparameters()
 
@@ -215,6 +235,6 @@ class SeparationDataModule(CorpusDataModule):
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
-                                            hard_absent_prob=h.hard_absent_prob)
+                                            hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
