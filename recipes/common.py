@@ -65,7 +65,7 @@ def config_tool_args(description: str, argv=None):
     import argparse
 
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("model", help="a from_pretrained folder of our encoder; its config.json is updated")
+    ap.add_argument("model", help="a from_pretrained folder of our encoder or separator; its config.json is updated")
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", default="val")
     ap.add_argument("--limit", type=int, default=None)

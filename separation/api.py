@@ -142,4 +142,4 @@ class Separator:
         targets = [torch.nn.functional.pad(t, (0, wave.shape[-1] - t.shape[-1])) for t in targets]
         residual = wave - torch.stack(targets).sum(0)  # stems always add up to the input
         return Separation(targets=targets, residual=residual, sample_rate=int(sample_rate), prompts=prompts,
-                          presence=None if presence is None else [round(float(p), 4) for p in presence])
+                          presence=None if presence is None else [float(f"{float(p):.4g}") for p in presence])

@@ -61,7 +61,7 @@ def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
         masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
         if logit is not None:
-            masks = masks * torch.sigmoid(logit)[:, None, None]
+            masks = masks * net.gate(logit)[:, None, None]
             presence = torch.sigmoid(logit) if presence is None else torch.maximum(presence, torch.sigmoid(logit))
         total_mask = masks.sum(0, keepdim=True)
         masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture

@@ -34,6 +34,9 @@ class SeparatorConfig(JsonConfig):
     encoder: str = "peav-small"  # which encoder's space the queries live in
     presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
     refine_channels: int = 0  # > 0: a small 2-D conv net refines the mask bin by bin (MaskRefiner)
+    # The gate is sigmoid(sharpness x presence logit): > 1 pushes it toward 0 or 1 around the same 0.5
+    # point, so absent prompts come out quieter and present ones louder (chosen on validation; 1 in training).
+    presence_sharpness: float = 1.0
     # Descriptions of the sounds the separator was trained on: a click's video embedding is read
     # through them (see Separator.queries), since video queries never entered training.
     click_vocabulary: list = field(default_factory=list)
@@ -121,10 +124,14 @@ class SeparatorNet(nn.Module):
             return torch.zeros(batch, 2, frames, device=device)
         return F.interpolate(spans.float(), size=frames, mode="nearest")
 
+    def gate(self, presence: torch.Tensor) -> torch.Tensor:
+        """Presence logit [B] -> the factor [B] that scales the mask."""
+        return torch.sigmoid(self.config.presence_sharpness * presence)
+
     def mask(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None) -> torch.Tensor:
         """Ratio mask in 0..1, [B, F, T], for the mixture STFT ``spec`` (scaled by the presence gate)."""
         mask, presence = self.mask_and_presence(spec, query, spans)
-        return mask if presence is None else mask * torch.sigmoid(presence)[:, None, None]
+        return mask if presence is None else mask * self.gate(presence)[:, None, None]
 
     def mask_and_presence(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None):
         """(ungated mask [B, F, T], presence logit [B] or None without a gate)."""
@@ -147,7 +154,7 @@ class SeparatorNet(nn.Module):
         (and the presence logit [B], or None, with ``return_presence``)."""
         spec = self.stft(mixture)
         mask, presence = self.mask_and_presence(spec, query, spans)
-        gated = mask if presence is None else mask * torch.sigmoid(presence)[:, None, None]
+        gated = mask if presence is None else mask * self.gate(presence)[:, None, None]
         est = self.istft(spec * gated, mixture.shape[-1])
         return (est, presence) if return_presence else est
 

@@ -44,3 +44,27 @@ def test_eval_separation_reports_model_next_to_its_bounds(tiny_corpus, tmp_path)
     assert result["absent_level_db_median"] < -10  # prompts for absent classes come out quiet
     assert 0 <= result["absent_similar_level_share_above_-25db"] <= 1
     assert result["absent_similar_level_db_median"] == result["absent_similar_level_db_median"]  # measured
+
+
+def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, tmp_path):
+    """The gate-sharpness tool's shortcut (levels at any k from those at k = 1) matches a real run at
+    k = 3, and the tool writes one of its candidates into the model's config."""
+    import shutil
+
+    import numpy as np
+
+    from recipes.separation.calibrate import SHARPNESS, gate_levels, main, sharpened
+    from separation import Separator
+    from separation.modeling import SeparatorConfig
+
+    model = tmp_path / "separator"
+    shutil.copytree("separation/pretrained/separator-small", model)
+    separator = Separator.from_pretrained(model)
+    present_p, absent = gate_levels(separator, tiny_corpus, "test", limit=3, progress=False)
+    _, absent3 = gate_levels(separator, tiny_corpus, "test", limit=3, progress=False, sharpness=3.0)
+    assert len(present_p) >= 3 and absent.shape == absent3.shape and absent.shape[1] == 2
+    np.testing.assert_allclose(absent3[:, 0], absent[:, 0])  # presence is reported at k = 1 either way
+    audible = absent3[:, 1] > -80  # below that the output is numerically silent; levels there are noise
+    np.testing.assert_allclose(sharpened(absent, 3.0)[audible], absent3[audible, 1], atol=0.2)
+    main([str(model), "--data", str(tiny_corpus), "--split", "test", "--limit", "3"])
+    assert SeparatorConfig.load(model).presence_sharpness in SHARPNESS

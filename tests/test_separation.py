@@ -159,6 +159,25 @@ def test_presence_gate_silences_the_output_when_closed():
     assert presence.shape == (1,) and presence.item() < 1e-4 and chunked.abs().max() < 1e-4
 
 
+def test_gate_sharpness_keeps_the_half_point_and_pushes_away_from_it():
+    net = SeparatorNet(SeparatorConfig.tiny()).eval()
+    logits = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0])
+    soft = net.gate(logits)
+    net.config.presence_sharpness = 3.0
+    sharp = net.gate(logits)
+    assert torch.allclose(sharp[2], torch.tensor(0.5))
+    assert (sharp[:2] < soft[:2]).all() and (sharp[3:] > soft[3:]).all()
+    wave, query = chord(1.0), torch.randn(1, 64)
+    with torch.no_grad():
+        net.presence[-1].weight.zero_()
+        net.presence[-1].bias.fill_(-1.0)  # a prompt the gate finds unlikely: quieter when sharpened
+        quiet = apply_separator(net, wave, query)
+        net.config.presence_sharpness = 1.0
+        plain = apply_separator(net, wave, query)
+    gain_db = 20 * torch.log10(quiet.abs().max() / plain.abs().max())
+    assert torch.isclose(gain_db, 20 * torch.log10(torch.sigmoid(torch.tensor(-3.0)) / torch.sigmoid(torch.tensor(-1.0))), atol=0.05)
+
+
 def test_click_queries_are_read_through_the_vocabulary(tiny_encoder):
     config = SeparatorConfig.tiny()
     config.click_vocabulary = ["a violin", "a piano", "applause"]

@@ -31,8 +31,8 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
-HARD_ABSENT_TEMPERATURE = 0.1
-SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): pitch x a/b, about ±1-2 semitones  # softmax over cosine similarity: mostly the nearest few classes
+HARD_ABSENT_TEMPERATURE = 0.1  # softmax over cosine similarity: mostly the nearest few classes
+SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): pitch x a/b, about ±1-2 semitones
 
 
 def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:

@@ -51,6 +51,22 @@ def _db(x: torch.Tensor) -> float:
     return float(10 * torch.log10(x.pow(2).sum() + 1e-12))
 
 
+def class_similarity(encoder) -> np.ndarray:
+    """[class, class] cosine between the classes' first captions in the encoder's text space."""
+    class_text = encoder.embed_text([BY_LABEL[c].captions[0] for c in TARGET_LABELS])
+    return (class_text @ class_text.T).numpy()
+
+
+def absent_classes(present: list[dict], class_sim: np.ndarray, rng) -> tuple[str, str | None]:
+    """(a random class missing from the mixture, the missing class nearest a present one or None)."""
+    missing = [c for c in TARGET_LABELS if c not in {s["label"] for s in present}]
+    label = missing[int(rng.integers(len(missing)))]
+    p_idx = [TARGET_LABELS.index(s["label"]) for s in present if s["label"] in TARGET_LABELS]
+    if not p_idx:
+        return label, None
+    return label, max(missing, key=lambda c: float(class_sim[TARGET_LABELS.index(c), p_idx].max()))
+
+
 def evaluate(separator, root: str | Path, split: str = "test", limit: int | None = None,
              audio_queries: bool = True, museval_metrics: bool = True, progress: bool = True, clicks: bool = True,
              figure: str | Path | None = None) -> dict:
@@ -65,8 +81,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
                 by_label[s["label"]].append((row["id"], s))
     rng = np.random.default_rng(0)
     records, absent, similar, shown = [], [], [], []
-    class_text = separator.encoder.embed_text([BY_LABEL[c].captions[0] for c in TARGET_LABELS])
-    class_sim = (class_text @ class_text.T).numpy()
+    class_sim = class_similarity(separator.encoder)
     for row in tqdm(rows, desc="evaluating separation", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
         present = [s for s in row["sources"] if s["target"]]
@@ -101,13 +116,10 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
             records.append(rec)
             if len(shown) < 3:
                 shown.append((row["id"], s["label"], mix[0], target[0], est[0], oracle))
-        missing = [c for c in TARGET_LABELS if c not in {s["label"] for s in present}]
-        label = missing[int(rng.integers(len(missing)))]
+        label, near = absent_classes(present, class_sim, rng)
         out = separator.separate(mix, rate, text=BY_LABEL[label].captions[0]).targets[0]
         absent.append(_db(out) - _db(mix))
-        p_idx = [TARGET_LABELS.index(s["label"]) for s in present if s["label"] in TARGET_LABELS]
-        if p_idx:
-            near = max(missing, key=lambda c: float(class_sim[TARGET_LABELS.index(c), p_idx].max()))
+        if near is not None:
             out = separator.separate(mix, rate, text=BY_LABEL[near].captions[0]).targets[0]
             similar.append(_db(out) - _db(mix))
     result = summarize(records, absent, similar)
