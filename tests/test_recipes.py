@@ -104,8 +104,10 @@ def test_separator_continues_from_export_and_learns_presence(tiny_corpus, tiny_e
 
     torch.manual_seed(0)
     plain = SeparationModule(tiny=True, config={"presence_gate": False})
+    plain.net.config.presence_sharpness = 3.0  # an export calibrated for inference
     plain.net.save_pretrained(tmp_path / "plain")
     module = SeparationModule(init_from=str(tmp_path / "plain"), config={"presence_gate": True})
+    assert module.net.config.presence_sharpness == 1.0  # training always sees the plain gate
     for k, v in plain.net.state_dict().items():  # continues from the export; only the new gate is fresh
         assert torch.equal(module.net.state_dict()[k], v)
     data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=16, crop_seconds=1.0,

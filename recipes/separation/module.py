@@ -41,6 +41,7 @@ class SeparationModule(L.LightningModule):
         cfg = SeparatorConfig.load(init_from) if init_from else SeparatorConfig.tiny() if tiny else SeparatorConfig()
         for key, value in (config or {}).items():
             setattr(cfg, key, value)
+        cfg.presence_sharpness = 1.0  # training sees the plain gate; calibrate.py sharpens it afterwards
         self.net = SeparatorNet(cfg)
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
