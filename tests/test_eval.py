@@ -53,7 +53,7 @@ def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, 
 
     import numpy as np
 
-    from recipes.separation.calibrate import SHARPNESS, gate_levels, main, sharpened
+    from recipes.separation.calibrate import SHARPNESS, gate_levels, main, presence_auc, sharpened
     from separation import Separator
     from separation.modeling import SeparatorConfig
 
@@ -66,5 +66,7 @@ def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, 
     np.testing.assert_allclose(absent3[:, 0], absent[:, 0])  # presence is reported at k = 1 either way
     audible = absent3[:, 1] > -80  # below that the output is numerically silent; levels there are noise
     np.testing.assert_allclose(sharpened(absent, 3.0)[audible], absent3[audible, 1], atol=0.2)
+    assert 0.0 <= presence_auc(present_p, absent) <= 1.0
+    assert presence_auc(np.array([0.9, 0.8]), np.array([[0.1, -40.0], [0.85, -9.0]])) == 0.75
     main([str(model), "--data", str(tiny_corpus), "--split", "test", "--limit", "3"])
     assert SeparatorConfig.load(model).presence_sharpness in SHARPNESS

@@ -162,6 +162,15 @@ def test_hard_absent_prompts_favour_classes_like_a_present_one(tiny_encoder_dir,
     assert val.count(TARGET_LABELS[5]) < 0.15 * len(val)
 
 
+def test_absent_prob_sets_the_share_of_absent_targets_in_training_only(tiny_encoder_dir, tiny_corpus):
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=4, crop_seconds=1.0,
+                                num_workers=0, absent_prob=0.6)
+    data.setup()
+    modes = [data.train_set[i % len(data.train_set)]["mode"] for i in range(120)]
+    assert 0.45 < modes.count("absent") / len(modes) < 0.75 and "text" in modes and "audio" in modes
+    assert data.val_set.mode_probs[-1] == 0.15  # validation keeps the default mix, comparable across runs
+
+
 def test_separator_remix_lays_target_over_other_classes(tiny_encoder_dir, tiny_corpus):
     from recipes.separation.data import SeparationExamples, build_banks
 

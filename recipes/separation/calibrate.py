@@ -80,6 +80,13 @@ def table(present_p: np.ndarray, absent: np.ndarray) -> dict[float, dict]:
     return out
 
 
+def presence_auc(present_p: np.ndarray, absent: np.ndarray) -> float:
+    """Chance that a present target gets a higher presence than an absent prompt (ROC AUC): how well
+    the gate tells them apart, whatever its threshold or sharpness."""
+    pa = absent[:, 0]
+    return float((present_p[:, None] > pa[None, :]).mean() + 0.5 * (present_p[:, None] == pa[None, :]).mean())
+
+
 def choose(rows: dict[float, dict]) -> float:
     best = min(r["absent_above"] for r in rows.values())
     return min(k for k, r in rows.items() if r["absent_above"] <= best + 0.01)
@@ -89,7 +96,11 @@ def main(argv=None) -> None:
     from separation import Separator
 
     args = config_tool_args(__doc__.splitlines()[0], argv)
-    rows = table(*gate_levels(Separator.from_pretrained(args.model), args.data, args.split, args.limit))
+    present_p, absent = gate_levels(Separator.from_pretrained(args.model), args.data, args.split, args.limit)
+    rows = table(present_p, absent)
+    print(f"presence ROC AUC (present targets vs absent prompts): {presence_auc(present_p, absent):.3f}; "
+          f"at presence 0.5: {100 * np.mean(present_p < 0.5):.1f} % of present targets below, "
+          f"{100 * np.mean(absent[:, 0] >= 0.5):.1f} % of absent prompts above")
     for k, r in rows.items():
         print(f"k={k}: absent median {r['absent_median_db']:.1f} dB, {100 * r['absent_above']:.1f} % above "
               f"{ABSENT_DB:.0f} dB; present gate 5th percentile {r['present_gate_p5_db']:.1f} dB")

@@ -223,7 +223,9 @@ class SeparationDataModule(CorpusDataModule):
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
-                 hard_absent_prob: float = 0.0, speed_prob: float = 0.0):
+                 hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15):
+        """``absent_prob``: share of training examples whose prompt names a class not in the mixture
+        (text and audio queries share the rest 0.6 : 0.25); validation keeps the default mix."""
         super().__init__()
         self.save_hyperparameters()
 
@@ -233,7 +235,9 @@ class SeparationDataModule(CorpusDataModule):
         h = self.hparams
         encoder = PEAVEncoder.from_pretrained(h.encoder)
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
+        rest = (1 - h.absent_prob) / 0.85
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
+                                            mode_probs=(0.6 * rest, 0.25 * rest, h.absent_prob),
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
                                             hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
