@@ -37,8 +37,11 @@ class SaveLastAtEnd(L.Callback):
         self.dirpath = dirpath
 
     def on_train_end(self, trainer, pl_module):
-        if trainer.global_step > 0:
-            trainer.save_checkpoint(str(Path(self.dirpath) / "last.ckpt"))
+        # A ModelCheckpoint(save_last=True) that has not written "last" yet writes it itself at the end
+        # (Lightning >= 2.5); had this run first, it would pick the name last-v1.ckpt.
+        if trainer.global_step == 0 or any(cb.save_last and not cb.last_model_path for cb in trainer.checkpoint_callbacks):
+            return
+        trainer.save_checkpoint(str(Path(self.dirpath) / "last.ckpt"))
 
 
 def adamw_one_cycle(module: L.LightningModule, params) -> tuple[list, list]:

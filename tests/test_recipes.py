@@ -355,9 +355,12 @@ def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny
 def test_last_checkpoint_is_the_final_step_when_a_run_ends_between_saves(tiny_corpus, tmp_path):
     from recipes.common import SaveLastAtEnd
 
-    ckpt = tmp_path / "ckpt"
-    run = L.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False,
-                    callbacks=[ModelCheckpoint(dirpath=ckpt, save_last=True, every_n_train_steps=2), SaveLastAtEnd(str(ckpt))],
-                    limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=tmp_path)
-    run.fit(EncoderModule(tiny=True), EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0))
-    assert torch.load(ckpt / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == 3
+    for steps in (3, 1):  # ends after a save, and before the first one
+        ckpt = tmp_path / f"ckpt{steps}"
+        run = L.Trainer(max_steps=steps, accelerator="cpu", logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=tmp_path,
+                        callbacks=[ModelCheckpoint(dirpath=ckpt, save_last=True, every_n_train_steps=2),
+                                   SaveLastAtEnd(str(ckpt))])
+        run.fit(EncoderModule(tiny=True), EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0))
+        assert torch.load(ckpt / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == steps
+        assert not list(ckpt.glob("last-v*.ckpt"))  # one "last", not two
