@@ -63,6 +63,15 @@ def write_report(result: dict, markdown: str, out: str | Path, stem: str) -> tup
     return js, md
 
 
+def update_config(config_cls, model: str | Path, **fields) -> Path:
+    """Set ``fields`` in the ``config.json`` of the from_pretrained folder ``model``; returns its path."""
+    config = config_cls.load(model)
+    for key, value in fields.items():
+        setattr(config, key, value)
+    config.save(model)
+    return Path(model) / "config.json"
+
+
 def config_tool_args(description: str, argv=None):
     """Arguments of the tools that measure a model folder on a corpus split and update its config."""
     import argparse

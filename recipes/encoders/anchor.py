@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
-from recipes.common import config_tool_args
+from recipes.common import config_tool_args, update_config
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.io import load_audio
@@ -72,12 +72,11 @@ def main(argv=None) -> None:
     (weight, temperature), scores = choose(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     for (w, t), (seen, unseen) in scores.items():
         print(f"weight {w:.1f} temperature {t:.2f}: seen {seen:.3f} unseen {unseen:.3f}")
-    config = PEAVConfig.load(args.model)
-    config.text_anchors, config.anchor_weight, config.anchor_temperature = training_captions(), weight, temperature
-    config.save(args.model)
+    path = update_config(PEAVConfig, args.model, text_anchors=training_captions(), anchor_weight=weight,
+                         anchor_temperature=temperature)
     seen, unseen = scores[(weight, temperature)]
     print(f"anchor_weight = {weight}, anchor_temperature = {temperature} (seen {seen:.3f}, unseen {unseen:.3f} "
-          f"on {args.split}) -> {Path(args.model) / 'config.json'}")
+          f"on {args.split}) -> {path}")
 
 
 if __name__ == "__main__":

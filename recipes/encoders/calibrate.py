@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
-from recipes.common import config_tool_args
+from recipes.common import config_tool_args, update_config
 from recipes.data.build import read_manifest
 from recipes.encoders.evaluate import _counts, _f1, span_scores
 from soundsift.io import load_audio
@@ -52,10 +52,8 @@ def main(argv=None) -> None:
     args = config_tool_args(__doc__.splitlines()[0], argv)
     best, f1 = calibrate(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     print(" ".join(f"{t:.2f}:{v:.3f}" for t, v in f1.items()))
-    config = PEAVConfig.load(args.model)
-    config.frame_threshold = best
-    config.save(args.model)
-    print(f"frame_threshold = {best:.2f} (F1 {f1[best]:.3f} on {args.split}) -> {Path(args.model) / 'config.json'}")
+    path = update_config(PEAVConfig, args.model, frame_threshold=best)
+    print(f"frame_threshold = {best:.2f} (F1 {f1[best]:.3f} on {args.split}) -> {path}")
 
 
 if __name__ == "__main__":

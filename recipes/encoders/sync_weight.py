@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
 from encoders.towers import sync_similarity
-from recipes.common import config_tool_args
+from recipes.common import config_tool_args, update_config
 from recipes.data.build import read_manifest
 from soundsift.io import load_audio, load_video
 
@@ -53,11 +53,8 @@ def main(argv=None) -> None:
     args = config_tool_args(__doc__.splitlines()[0], argv)
     best, r_at_1 = choose(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     print(" ".join(f"{w:g}:{v:.3f}" for w, v in r_at_1.items()))
-    config = PEAVConfig.load(args.model)
-    config.sync_weight = best
-    config.save(args.model)
-    print(f"sync_weight = {best:g} (video->audio R@1 {r_at_1[best]:.3f} on {args.split}) -> "
-          f"{Path(args.model) / 'config.json'}")
+    path = update_config(PEAVConfig, args.model, sync_weight=best)
+    print(f"sync_weight = {best:g} (video->audio R@1 {r_at_1[best]:.3f} on {args.split}) -> {path}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from recipes.common import config_tool_args
+from recipes.common import config_tool_args, update_config
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL
 from recipes.separation.evaluate import _db, absent_classes, class_similarity
@@ -105,10 +105,7 @@ def main(argv=None) -> None:
         print(f"k={k}: absent median {r['absent_median_db']:.1f} dB, {100 * r['absent_above']:.1f} % above "
               f"{ABSENT_DB:.0f} dB; present gate 5th percentile {r['present_gate_p5_db']:.1f} dB")
     k = choose(rows)
-    config = SeparatorConfig.load(args.model)
-    config.presence_sharpness = k
-    config.save(args.model)
-    print(f"presence_sharpness = {k} -> {Path(args.model) / 'config.json'}")
+    print(f"presence_sharpness = {k} -> {update_config(SeparatorConfig, args.model, presence_sharpness=k)}")
 
 
 if __name__ == "__main__":
