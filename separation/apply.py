@@ -32,6 +32,17 @@ def _triangle(length: int) -> torch.Tensor:
 
 
 @torch.no_grad()
+def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tensor | None:
+    """Each query's presence probability [K] in ``wave`` [C, T] at the net's rate, taken as one
+    segment (the gate alone, no output), or None for a net without a gate."""
+    if not net.config.presence_gate:
+        return None
+    spec = net.stft(wave.mean(0, keepdim=True))
+    _, logit = net.mask_and_presence(spec.expand(queries.shape[0], -1, -1), queries)
+    return torch.sigmoid(logit)
+
+
+@torch.no_grad()
 def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch.Tensor | None = None,
                     segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
                     return_presence: bool = False):

@@ -187,3 +187,32 @@ def test_click_queries_are_read_through_the_vocabulary(tiny_encoder):
     assert torch.allclose(query.norm(dim=-1), torch.ones(1), atol=1e-5)
     sims = (query @ texts.T)[0]
     assert int(sims.argmax()) == 1
+
+
+def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_encoder):
+    from separation.api import CLICK_CONTEXT_SECONDS
+    from separation.apply import presence_probs
+
+    torch.manual_seed(0)
+    config = SeparatorConfig.tiny()
+    config.click_vocabulary = ["a violin", "a piano", "applause", "a trumpet"]
+    sep = Separator(SeparatorNet(config).eval(), tiny_encoder, name="tiny")
+    with torch.no_grad():  # an untrained net ignores the query (FiLM starts at identity): make it listen
+        for block in sep.net.blocks:
+            block.film.weight.normal_(0, 0.5)
+        sep.net.presence[-1].weight.mul_(20.0)
+        sep.net.presence[-1].bias.zero_()
+    texts = tiny_encoder.embed_text(config.click_vocabulary)
+    emb = texts[1:2] + texts[2:3]  # an object the box alone cannot place
+    # a mixture whose second half is noise: the gate is read over the stretch around the click only
+    wave = torch.cat([chord(CLICK_CONTEXT_SECONDS)[0], 0.3 * torch.randn(int(CLICK_CONTEXT_SECONDS * 16000))])[None]
+    late = presence_probs(sep.net, wave[:, -int(CLICK_CONTEXT_SECONDS * 16000):], texts)
+    early = presence_probs(sep.net, wave[:, : int(CLICK_CONTEXT_SECONDS * 16000)], texts)
+    assert late.shape == (4,) and not torch.allclose(late, early)
+    _, reported = apply_separator(sep.net, wave[:, -int(CLICK_CONTEXT_SECONDS * 16000):], texts, return_presence=True)
+    assert torch.allclose(late, reported, atol=1e-5)  # the same gate as separation reports
+    plain = sep.video_query(emb)
+    weighted = sep.video_query(emb, wave, seconds=2 * CLICK_CONTEXT_SECONDS - 1)
+    expected = torch.softmax((emb @ texts.T)[0] / 0.1 + 2.0 * torch.log(late), -1) @ texts
+    assert torch.allclose(weighted[0], torch.nn.functional.normalize(expected, dim=-1), atol=1e-5)
+    assert not torch.allclose(weighted, plain, atol=1e-4)
