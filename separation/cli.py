@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -73,8 +74,9 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         if not quiet:
             for p in paths:
                 print(os.fspath(p))
-            for prompt, p in zip(result.prompts, result.presence or []):
+            for prompt, p, stem in zip(result.prompts, result.presence or [], result.targets):
                 if p < ABSENT_PRESENCE:
+                    level = 10 * math.log10((stem.pow(2).sum() + 1e-20) / (wave.pow(2).sum() + 1e-20))
                     print(f"note: {prompt!r} does not seem to be in {path.name} (presence {p:.2f}); its stem is "
-                          "near silence", file=sys.stderr)
+                          f"{-level:.0f} dB below the input", file=sys.stderr)
     return written

@@ -39,6 +39,17 @@ def test_separate_writes_stems_that_sum_to_the_input(tmp_path):
     assert forced.returncode == 0
 
 
+def test_an_absent_prompt_is_reported_with_its_stem_level(tmp_path):
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a helicopter", "--text", "a piano", "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "'a helicopter' does not seem to be in mixture.flac" in notes[0]  # the piano is there
+    below = float(notes[0].split("its stem is ")[1].split(" dB")[0])
+    mix, _ = sf.read(EXAMPLE / "mixture.flac", dtype="float64")
+    stem, _ = sf.read(tmp_path / "separator-small" / "mixture" / "a-helicopter.wav", dtype="float64")
+    assert below > 25 and abs(below + 10 * np.log10((stem ** 2).sum() / (mix ** 2).sum())) < 1  # the level written
+
+
 def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
     out = tmp_path / "sep"
     query = ROOT / "examples" / "test" / "test-000003" / "s1-violin.flac"
