@@ -44,6 +44,9 @@ def test_eval_separation_reports_model_next_to_its_bounds(tiny_corpus, tmp_path)
     assert result["absent_level_db_median"] < -10  # prompts for absent classes come out quiet
     assert 0 <= result["absent_similar_level_share_above_-25db"] <= 1
     assert result["absent_similar_level_db_median"] == result["absent_similar_level_db_median"]  # measured
+    if overall["click_count"]:  # every click is also tried on its object made silent
+        assert result["silent_click_level_db_median"] == result["silent_click_level_db_median"]
+        assert 0 <= result["silent_click_level_share_above_-25db"] <= 1
 
 
 def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, tmp_path):

@@ -80,7 +80,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
             if s["target"]:
                 by_label[s["label"]].append((row["id"], s))
     rng = np.random.default_rng(0)
-    records, absent, similar, shown = [], [], [], []
+    records, absent, similar, silent, shown = [], [], [], [], []
     class_sim = class_similarity(separator.encoder)
     for row in tqdm(rows, desc="evaluating separation", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
@@ -108,6 +108,10 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
                 click = (f / video.fps, (x0 + x1) / 2, (y0 + y1) / 2)
                 est_c = separator.separate(mix, rate, video=(video.frames, video.fps), click=click).targets[0]
                 rec["click"] = float(si_sdr(est_c[0], target[0]))
+                # the same click with the object's sound taken out: a silent object, whose answer is silence
+                rest = mix - target
+                out = separator.separate(rest, rate, video=(video.frames, video.fps), click=click).targets[0]
+                silent.append(_db(out) - _db(rest))
             if museval_metrics:
                 rec.update({f"bss_{k}": v for k, v in
                             bss_eval(target[0].numpy(), est[0].numpy(), mix[0].numpy(), rate).items()})
@@ -122,7 +126,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
         if near is not None:
             out = separator.separate(mix, rate, text=BY_LABEL[near].captions[0]).targets[0]
             similar.append(_db(out) - _db(mix))
-    result = summarize(records, absent, similar)
+    result = summarize(records, absent, similar, silent)
     result.update({"split": split, "mixtures": len(rows)})
     if figure is not None and shown:
         spectrogram_figure(shown, figure, separator.net)
@@ -153,11 +157,13 @@ def _levels(levels: list[float], name: str) -> dict:
             f"{name}_share_above_-25db": float(np.mean(np.array(levels) > -25)) if levels else float("nan")}
 
 
-def summarize(records: list[dict], absent: list[float], similar: list[float] | None = None) -> dict:
+def summarize(records: list[dict], absent: list[float], similar: list[float] | None = None,
+              silent: list[float] | None = None) -> dict:
     result = {"overall": _block(records),
               "by_sources": {str(n): _block([r for r in records if r["n"] == n]) for n in sorted({r["n"] for r in records})},
               "by_class": {c: _block([r for r in records if r["label"] == c]) for c in sorted({r["label"] for r in records})},
-              **_levels(absent, "absent_level"), **_levels(similar or [], "absent_similar_level")}
+              **_levels(absent, "absent_level"), **_levels(similar or [], "absent_similar_level"),
+              **_levels(silent or [], "silent_click_level")}
     o = result["overall"]
     result["si_sdri_fraction_of_oracle"] = o["si_sdri_text"] / o["si_sdri_oracle"] if o["si_sdri_oracle"] > 0 else float("nan")
     return result
@@ -180,6 +186,10 @@ def to_markdown(result: dict, title: str) -> str:
              f"{result['absent_similar_level_db_median']:.1f} dB, 90th percentile "
              f"{result['absent_similar_level_db_p90']:.1f} dB; "
              f"{100 * result['absent_similar_level_share_above_-25db']:.0f} % above -25 dB.\n"
+             f"Click on a silent object (its source taken out of the mixture): median "
+             f"{result['silent_click_level_db_median']:.1f} dB, 90th percentile "
+             f"{result['silent_click_level_db_p90']:.1f} dB; "
+             f"{100 * result['silent_click_level_share_above_-25db']:.0f} % above -25 dB.\n"
              f"Text-prompt SI-SDRi as a fraction of the oracle mask's: {result['si_sdri_fraction_of_oracle']:.2f}.\n")
     return text
 
