@@ -32,6 +32,7 @@ from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
 HARD_ABSENT_TEMPERATURE = 0.1  # softmax over cosine similarity: mostly the nearest few classes
+MODE_PROBS = (0.6, 0.25, 0.15)  # text, audio-example and absent-target examples
 SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): pitch x a/b, about ±1-2 semitones
 
 
@@ -97,7 +98,7 @@ def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int
 class SeparationExamples(Dataset):
     MODES = ("text", "audio", "absent")
 
-    def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=(0.6, 0.25, 0.15),
+    def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=MODE_PROBS,
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
                  eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0):
         """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
@@ -225,7 +226,7 @@ class SeparationDataModule(CorpusDataModule):
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
                  hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
-        (text and audio queries share the rest 0.6 : 0.25); validation keeps the default mix."""
+        (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS."""
         super().__init__()
         self.save_hyperparameters()
 
@@ -235,9 +236,10 @@ class SeparationDataModule(CorpusDataModule):
         h = self.hparams
         encoder = PEAVEncoder.from_pretrained(h.encoder)
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
-        rest = (1 - h.absent_prob) / 0.85
+        text, audio, _ = MODE_PROBS
+        scale = (1 - h.absent_prob) / (text + audio)
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
-                                            mode_probs=(0.6 * rest, 0.25 * rest, h.absent_prob),
+                                            mode_probs=(text * scale, audio * scale, h.absent_prob),
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
                                             hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)

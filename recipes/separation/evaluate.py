@@ -179,18 +179,13 @@ def to_markdown(result: dict, title: str) -> str:
     text += line("all", result["overall"])
     text += "".join(line(f"{n} sources", b) for n, b in result["by_sources"].items())
     text += "".join(line(c, b) for c, b in result["by_class"].items())
-    text += (f"\nAbsent-target output level: median {result['absent_level_db_median']:.1f} dB, "
-             f"90th percentile {result['absent_level_db_p90']:.1f} dB relative to the mixture; "
-             f"{100 * result['absent_level_share_above_-25db']:.0f} % above -25 dB.\n"
-             f"Confusable absent prompt (the missing class nearest a present one): median "
-             f"{result['absent_similar_level_db_median']:.1f} dB, 90th percentile "
-             f"{result['absent_similar_level_db_p90']:.1f} dB; "
-             f"{100 * result['absent_similar_level_share_above_-25db']:.0f} % above -25 dB.\n"
-             f"Click on a silent object (its source taken out of the mixture): median "
-             f"{result['silent_click_level_db_median']:.1f} dB, 90th percentile "
-             f"{result['silent_click_level_db_p90']:.1f} dB; "
-             f"{100 * result['silent_click_level_share_above_-25db']:.0f} % above -25 dB.\n"
-             f"Text-prompt SI-SDRi as a fraction of the oracle mask's: {result['si_sdri_fraction_of_oracle']:.2f}.\n")
+    levels = lambda name, what, unit="dB": (  # noqa: E731
+        f"{what}: median {result[f'{name}_db_median']:.1f} dB, 90th percentile {result[f'{name}_db_p90']:.1f} "
+        f"{unit}; {100 * result[f'{name}_share_above_-25db']:.0f} % above -25 dB.\n")
+    text += ("\n" + levels("absent_level", "Absent-target output level", "dB relative to the mixture")
+             + levels("absent_similar_level", "Confusable absent prompt (the missing class nearest a present one)")
+             + levels("silent_click_level", "Click on a silent object (its source taken out of the mixture)")
+             + f"Text-prompt SI-SDRi as a fraction of the oracle mask's: {result['si_sdri_fraction_of_oracle']:.2f}.\n")
     return text
 
 
