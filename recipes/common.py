@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
+
+from soundsift.errors import SoundSiftError
 
 
 class CorpusDataModule(L.LightningDataModule):
@@ -82,3 +85,39 @@ def config_tool_args(description: str, argv=None):
     ap.add_argument("--split", default="val")
     ap.add_argument("--limit", type=int, default=None)
     return ap.parse_args(argv)
+
+
+def run_tool(main, argv=None) -> int:
+    """Run a recipe tool's ``main`` the way the ``soundsift`` command runs its own: a bad model or
+    data folder ends in one error line and exit status 1, not a traceback."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # as the CLI: no load-progress noise around that line
+    hf_logging.disable_progress_bar()
+    try:
+        main(argv)
+    except SoundSiftError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A Lightning checkpoint's contents, read with weights_only (no arbitrary unpickling)."""
+    if not Path(path).is_file():
+        raise SoundSiftError(f"{path}: no such checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated or foreign file fails in many ways inside torch.load
+        raise SoundSiftError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
+
+
+def export_main(export, description: str, argv=None) -> int:
+    """Command line of the export tools: CHECKPOINT OUT_DIR -> ``export(checkpoint, out)``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("checkpoint", help="a training checkpoint (.ckpt)")
+    ap.add_argument("out", help="the from_pretrained folder to write")
+    args = ap.parse_args(argv)
+    return run_tool(lambda _: export(args.checkpoint, args.out))

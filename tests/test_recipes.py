@@ -364,3 +364,22 @@ def test_last_checkpoint_is_the_final_step_when_a_run_ends_between_saves(tiny_co
         run.fit(EncoderModule(tiny=True), EncoderDataModule(str(tiny_corpus), batch_size=8, num_workers=0))
         assert torch.load(ckpt / "last.ckpt", map_location="cpu", weights_only=True)["global_step"] == steps
         assert not list(ckpt.glob("last-v*.ckpt"))  # one "last", not two
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("recipes.separation.export", ["{tmp}/missing.ckpt", "{tmp}/out"]),
+    ("recipes.encoders.export", ["{tmp}/junk.ckpt", "{tmp}/out"]),
+    ("recipes.separation.calibrate", ["{tmp}", "--data", "{corpus}"]),
+    ("recipes.encoders.calibrate", ["{encoder}", "--data", "{corpus}", "--split", "nope"]),
+])
+def test_recipe_tools_stop_on_bad_input_with_one_error_line(tool, args, tmp_path, tiny_encoder_dir, tiny_corpus):
+    import subprocess
+    import sys
+
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    argv = [a.format(tmp=tmp_path, corpus=tiny_corpus, encoder=tiny_encoder_dir) for a in args]
+    run = subprocess.run([sys.executable, "-m", tool, *argv], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists()

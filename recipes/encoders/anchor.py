@@ -16,9 +16,10 @@ import torch
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
-from recipes.common import config_tool_args, update_config
+from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
 
 WEIGHTS = (0.0, 0.3, 0.5, 0.7)  # not 1: a prompt would then be nothing but a mix of training captions
@@ -32,7 +33,7 @@ def training_captions() -> list[str]:
 def clip_embeddings(encoder, root: Path, split: str, limit: int | None, progress: bool):
     rows = read_manifest(root, split)[:limit]
     if not rows:
-        raise ValueError(f"{root}: no rows in split {split!r}")
+        raise SoundSiftError(f"{root}: no rows in split {split!r}")
     embs, labels = [], []
     for row in tqdm(rows, desc="embedding clips", disable=not progress):
         for s in row["sources"]:
@@ -80,4 +81,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

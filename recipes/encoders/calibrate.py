@@ -18,9 +18,10 @@ import numpy as np
 from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
-from recipes.common import config_tool_args, update_config
+from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
 from recipes.encoders.evaluate import _counts, _f1, span_scores
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
 
 THRESHOLDS = np.round(np.concatenate([np.arange(0.01, 0.05, 0.01), np.arange(0.05, 0.96, 0.05)]), 2)
@@ -33,7 +34,7 @@ def calibrate(encoder, root: str | Path, split: str = "val", limit: int | None =
     root = Path(root)
     rows = read_manifest(root, split)[:limit]
     if not rows:
-        raise ValueError(f"{root}: no rows in split {split!r}")
+        raise SoundSiftError(f"{root}: no rows in split {split!r}")
     counts = np.zeros((len(THRESHOLDS), 3), dtype=np.int64)
     rng = np.random.default_rng(0)
     for row in tqdm(rows, desc="calibrating span threshold", disable=not progress):
@@ -57,4 +58,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

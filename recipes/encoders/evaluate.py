@@ -28,6 +28,7 @@ from recipes import common
 from recipes.data.activity import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
 
 
@@ -55,7 +56,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
     root = Path(root)
     rows = read_manifest(root, split)[:limit]
     if not rows:
-        raise ValueError(f"{root}: no rows in split {split!r}")
+        raise SoundSiftError(f"{root}: no rows in split {split!r}")
     classes = list(TARGET_LABELS)
     seen = encoder.embed_text([BY_LABEL[c].captions[0] for c in classes])
     unseen_sets = [encoder.embed_text([BY_LABEL[c].unseen[j % len(BY_LABEL[c].unseen)] for c in classes]) for j in range(2)]

@@ -3,17 +3,15 @@
     python -m recipes.encoders.export CHECKPOINT OUT_DIR
 """
 
-import sys
-
-import torch
-
 from encoders.configuration import PEAVConfig
 from encoders.modeling import PEAVModel
+from recipes.common import export_main, load_checkpoint
 from recipes.encoders.module import EncoderModule
+from soundsift.errors import SoundSiftError
 
 
 def export(checkpoint: str, out: str) -> None:
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt = load_checkpoint(checkpoint)
     if "model_config" in ckpt:
         model = PEAVModel(PEAVConfig(**ckpt["model_config"]))
         state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
@@ -23,10 +21,10 @@ def export(checkpoint: str, out: str) -> None:
         state = {k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if [k for k in missing if not k.startswith("text.")] or unexpected:
-        raise SystemExit(f"checkpoint does not match the module: {missing[:3]} {unexpected[:3]}")
+        raise SoundSiftError(f"{checkpoint} does not match the module: {missing[:3]} {unexpected[:3]}")
     model.save_pretrained(out)
     print(out)
 
 
 if __name__ == "__main__":
-    export(*sys.argv[1:3])
+    raise SystemExit(export_main(export, __doc__.splitlines()[0]))

@@ -16,8 +16,9 @@ from tqdm import tqdm
 
 from encoders.configuration import PEAVConfig
 from encoders.towers import sync_similarity
-from recipes.common import config_tool_args, update_config
+from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -39,7 +40,7 @@ def choose(encoder, root: str | Path, split: str = "val", limit: int | None = No
             scene_sync.append(encoder.sync_video(video.frames, video.fps)[0])
             own.append(i)
     if not scenes:
-        raise ValueError(f"{root}: no scene videos in split {split!r}")
+        raise SoundSiftError(f"{root}: no scene videos in split {split!r}")
     pooled = torch.stack(scenes) @ torch.stack(mixes).T
     sync = sync_similarity(scene_sync, mix_sync)
     own = torch.tensor(own)
@@ -58,4 +59,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

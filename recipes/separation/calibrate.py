@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from recipes.common import config_tool_args, update_config
+from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL
 from recipes.separation.evaluate import _db, absent_classes, class_similarity
 from separation.modeling import SeparatorConfig
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
 
 SHARPNESS = (1.0, 1.5, 2.0, 3.0, 4.0)
@@ -46,7 +47,7 @@ def gate_levels(separator, root: str | Path, split: str = "val", limit: int | No
     root = Path(root)
     rows = read_manifest(root, split)[:limit]
     if not rows:
-        raise ValueError(f"{root}: no rows in split {split!r}")
+        raise SoundSiftError(f"{root}: no rows in split {split!r}")
     separator.net.config.presence_sharpness = sharpness
     class_sim = class_similarity(separator.encoder)
     rng = np.random.default_rng(0)
@@ -109,4 +110,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

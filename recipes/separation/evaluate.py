@@ -27,6 +27,7 @@ from tqdm import tqdm
 from recipes import common
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
 
 
@@ -73,7 +74,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
     root = Path(root)
     rows = read_manifest(root, split)[:limit]
     if not rows:
-        raise ValueError(f"{root}: no rows in split {split!r}")
+        raise SoundSiftError(f"{root}: no rows in split {split!r}")
     by_label = defaultdict(list)
     for row in rows:
         for s in row["sources"]:

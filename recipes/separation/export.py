@@ -3,17 +3,14 @@
     python -m recipes.separation.export CHECKPOINT OUT_DIR
 """
 
-import sys
-
-import torch
-
+from recipes.common import export_main, load_checkpoint
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from recipes.separation.module import SeparationModule
 from separation.modeling import SeparatorConfig, SeparatorNet
 
 
 def export(checkpoint: str, out: str) -> None:
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    ckpt = load_checkpoint(checkpoint)
     if "net_config" in ckpt:
         net = SeparatorNet(SeparatorConfig(**ckpt["net_config"]))
         net.load_state_dict({k.removeprefix("net."): v for k, v in ckpt["state_dict"].items()})
@@ -29,4 +26,4 @@ def export(checkpoint: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    export(*sys.argv[1:3])
+    raise SystemExit(export_main(export, __doc__.splitlines()[0]))
