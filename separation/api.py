@@ -10,7 +10,7 @@ import torch
 from separation.apply import apply_separator, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
 from soundsift.errors import SoundSiftError
-from soundsift.io import resample
+from soundsift.io import resample, resample_blocks
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
 SILENCE_PEAK = 1e-5
@@ -135,6 +135,25 @@ class Separator:
                  video=None, click=None, progress: bool = False, segment: float = 8.0) -> Separation:
         """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
         or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target."""
+        stream = self.separate_stream(wave, sample_rate, text, audio_query, spans, video, click, progress, segment)
+        wave = stream.wave
+        targets = torch.empty(len(stream.prompts), *wave.shape)
+        residual = torch.empty_like(wave)
+        pos = 0
+        for block_targets, block_residual in stream.blocks():
+            n = block_residual.shape[-1]
+            targets[..., pos: pos + n] = block_targets
+            residual[..., pos: pos + n] = block_residual
+            pos += n
+        return Separation(targets=list(targets), residual=residual, sample_rate=int(sample_rate),
+                          prompts=stream.prompts, presence=stream.presence)
+
+    @torch.no_grad()
+    def separate_stream(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
+                        video=None, click=None, progress: bool = False, segment: float = 8.0) -> "StreamedSeparation":
+        """As ``separate``, but the stems at the input's rate come block by block (``.blocks()``): the
+        network's output stays at its own rate until then, so writing a long input's stems to files
+        never holds them whole."""
         wave = torch.as_tensor(wave, dtype=torch.float32)
         if wave.dim() == 1:
             wave = wave[None]
@@ -142,7 +161,7 @@ class Separator:
             raise SoundSiftError(f"input must be audio [C, T] with samples, got shape {tuple(wave.shape)}")
         if not torch.isfinite(wave).all():
             raise SoundSiftError("input contains NaN or Inf samples")
-        if wave.abs().max() < SILENCE_PEAK:
+        if max(float(wave.max()), -float(wave.min())) < SILENCE_PEAK:  # no full-length abs() copy
             raise SoundSiftError("input is silent: nothing to separate")
         duration = wave.shape[-1] / sample_rate
         if duration > MAX_SECONDS:
@@ -157,8 +176,31 @@ class Separator:
         track = span_track(spans, wave16.shape[-1], self.sample_rate) if spans else None
         targets16, presence = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress,
                                               return_presence=True)
-        targets = [resample(t, self.sample_rate, int(sample_rate))[:, : wave.shape[-1]] for t in targets16]
-        targets = [torch.nn.functional.pad(t, (0, wave.shape[-1] - t.shape[-1])) for t in targets]
-        residual = wave - torch.stack(targets).sum(0)  # stems always add up to the input
-        return Separation(targets=targets, residual=residual, sample_rate=int(sample_rate), prompts=prompts,
-                          presence=None if presence is None else [float(f"{float(p):.4g}") for p in presence])
+        return StreamedSeparation(wave, int(sample_rate), targets16, self.sample_rate, prompts,
+                                  None if presence is None else [float(f"{float(p):.4g}") for p in presence])
+
+
+@dataclass
+class StreamedSeparation:
+    wave: torch.Tensor       # the input [C, T]
+    sample_rate: int
+    targets_net: torch.Tensor  # [K, C, T'] at the network's rate
+    net_rate: int
+    prompts: list
+    presence: list | None
+
+    def blocks(self):
+        """Yield (targets [K, C, n], residual [C, n]) at the input's rate, consecutive along time: the
+        targets resampled a block at a time, the residual the input minus them (so stems add up to it)."""
+        wave, total = self.wave, self.wave.shape[-1]
+        pos = 0
+        for parts in zip(*(resample_blocks(t, self.net_rate, self.sample_rate) for t in self.targets_net)):
+            n = min(parts[0].shape[-1], total - pos)
+            if n <= 0:
+                break
+            targets = torch.stack([p[..., :n] for p in parts])
+            yield targets, wave[:, pos: pos + n] - targets.sum(0)
+            pos += n
+        if pos < total:  # the resampled targets end early only by rounding: they are silent there
+            targets = torch.zeros(len(self.prompts), wave.shape[0], total - pos)
+            yield targets, wave[:, pos:].clone()

@@ -80,5 +80,5 @@ def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch
         est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1]).view(len(masks), channels, -1)
         out[..., start: start + size] += est * w
         weight[start: start + size] += w
-    out = out / weight.clamp(min=1e-8)
+    out /= weight.clamp_(min=1e-8)  # in place: no second full-length buffer
     return (out, presence) if return_presence else out

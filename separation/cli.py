@@ -36,7 +36,9 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                    clicks: list[str] | None = None) -> list[Path]:
     from separation.api import DEFAULT_DIR, Separator, parse_span
     from separation.click import click_window_from_file, parse_click
-    from soundsift.io import atomic_path, load_audio, save_audio
+    import torch
+
+    from soundsift.io import load_audio
 
     if not inputs:
         raise SoundSiftError("no input file given")
@@ -44,15 +46,15 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     click_list = [parse_click(c) for c in clicks or []]
     if not text and not audio_query and not click_list and not any(s[0] == "+" for s in span_list):
         raise SoundSiftError("no prompt: give --text, --audio-query, --click or a + --span")
-    loaded = [(Path(p), *load_audio(p)) for p in inputs]  # fail on any bad input before writing anything
-    for path, _, _ in loaded:
+    for path in inputs:  # fail on any bad input before writing anything; decoded again one at a time below
+        load_audio(path)
         for c in click_list:  # a click needs a video track and must land inside its frames
             click_window_from_file(path, c)
     query = load_audio(audio_query) if audio_query else None
     prompts = (list(text or []) + (["audio-query"] if query else []) + [click_name(c) for c in click_list]
                + ([] if text or query or click_list else ["span-query"]))
     name = Path(model).name if model else DEFAULT_DIR.name
-    plans = [output_paths(Path(out_dir), name, path.stem, prompts) for path, _, _ in loaded]
+    plans = [output_paths(Path(out_dir), name, Path(path).stem, prompts) for path in inputs]
     if not force:  # before loading the model: refusing should be quick
         for paths in plans:
             for p in paths:
@@ -60,23 +62,37 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                     raise SoundSiftError(f"{p} already exists (use --force to overwrite)")
     sep = Separator.from_pretrained(model)
     written = []
-    for (path, wave, rate), paths in zip(loaded, plans):
-        result = sep.separate(wave, rate, text=text or None, audio_query=query, spans=span_list or None,
-                              video=path if click_list else None, click=click_list or None,
-                              progress=not quiet and wave.shape[-1] / rate > PROGRESS_SECONDS)
-        stems = result.targets + [result.residual]
-        # All stems of a track go to temp files first and are renamed together at the end.
-        with contextlib.ExitStack() as stack:
-            temps = [stack.enter_context(atomic_path(p, overwrite=True)) for p in paths]
-            for tmp, stem in zip(temps, stems):
-                save_audio(tmp, stem, result.sample_rate, overwrite=True)
+    for path, paths in zip(map(Path, inputs), plans):
+        wave, rate = load_audio(path)
+        result = sep.separate_stream(wave, rate, text=text or None, audio_query=query, spans=span_list or None,
+                                     video=path if click_list else None, click=click_list or None,
+                                     progress=not quiet and wave.shape[-1] / rate > PROGRESS_SECONDS)
+        energy = write_stems(paths, result)
         written += paths
         if not quiet:
             for p in paths:
                 print(os.fspath(p))
-            for prompt, p, stem in zip(result.prompts, result.presence or [], result.targets):
+            for prompt, p, stem_energy in zip(result.prompts, result.presence or [], energy):
                 if p < ABSENT_PRESENCE:
-                    level = 10 * math.log10((stem.pow(2).sum() + 1e-20) / (wave.pow(2).sum() + 1e-20))
+                    level = 10 * math.log10((stem_energy + 1e-20) / (float(torch.linalg.vector_norm(wave)) ** 2 + 1e-20))
                     print(f"note: {prompt!r} does not seem to be in {path.name} (presence {p:.2f}); its stem is "
                           f"{-level:.0f} dB below the input", file=sys.stderr)
+        del wave, result  # before the next input is decoded
     return written
+
+
+def write_stems(paths: list[Path], result) -> list[float]:
+    """Write every target and the residual of a ``StreamedSeparation`` block by block into temp files,
+    renamed together at the end (so a failure leaves no stem of the track); returns the targets' energies."""
+    from soundsift.io import open_audio_writer
+
+    channels, energy = result.wave.shape[0], [0.0] * len(result.prompts)
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(open_audio_writer(p, result.sample_rate, channels, overwrite=True))
+                   for p in paths]
+        for targets, residual in result.blocks():
+            for k, (write, stem) in enumerate(zip(writers, targets)):
+                write(stem)
+                energy[k] += float(stem.pow(2).sum())
+            writers[-1](residual)
+    return energy

@@ -136,7 +136,7 @@ def make_parser() -> argparse.ArgumentParser:
     es.add_argument("--quiet", action="store_true")
     es.set_defaults(func=_eval_separation)
 
-    bn = sub.add_parser("bench", help="separation speed and peak memory for 10/60/600 s inputs")
+    bn = sub.add_parser("bench", help="separation speed and peak memory for 10/60/600 s inputs, 16 kHz mono and 44.1 kHz stereo")
     bn.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
     bn.add_argument("--model", default=None)
     bn.set_defaults(func=_bench)

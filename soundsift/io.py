@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from soundsift.errors import MediaError
 
 SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
+BLOCK_FRAMES = 1 << 20  # audio is read and written in blocks of this many frames
 
 
 def _require_binary(name: str) -> str:
@@ -92,12 +94,22 @@ def _load_soundfile(path: Path) -> tuple[np.ndarray, int]:
         info = sf.info(str(path))
         if _wav_is_truncated(path, info):
             raise MediaError(f"{path}: truncated audio file (data ends before its header says)")
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            # read in blocks straight into [C, T]: sf.read's [T, C] array and its transpose would be
+            # two more full-length copies of a long file
+            data = np.empty((f.channels, f.frames), dtype=np.float32)
+            pos = 0
+            for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+                if pos + len(block) > data.shape[1]:  # a header that undercounts its frames
+                    data = np.concatenate([data, np.empty((f.channels, len(block)), np.float32)], axis=1)
+                data[:, pos: pos + len(block)] = block.T
+                pos += len(block)
+            data, rate = data[:, :pos], f.samplerate
     except MediaError:
         raise
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
         raise MediaError(f"{path}: not a readable audio file (corrupt or not {path.suffix[1:]}): {err}") from None
-    return np.ascontiguousarray(data.T), int(rate)
+    return data, int(rate)
 
 
 def _load_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
@@ -134,7 +146,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bo
     else:
         data, rate = _load_ffmpeg(path)
     _validate_wave(path, data)
-    wave = torch.from_numpy(data.copy())
+    wave = torch.from_numpy(data if data.flags.writeable else data.copy())
     if mono and wave.shape[0] > 1:
         wave = wave.mean(0, keepdim=True)
     if sample_rate is not None and sample_rate != rate:
@@ -143,12 +155,48 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bo
     return wave, rate
 
 
-def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+RESAMPLE_BLOCK_SECONDS = 30.0
+
+
+def _rate_steps(orig_rate: int, new_rate: int) -> tuple[int, int]:
+    g = math.gcd(int(orig_rate), int(new_rate))
+    return int(orig_rate) // g, int(new_rate) // g
+
+
+def resampled_length(n: int, orig_rate: int, new_rate: int) -> int:
+    """Samples in ``resample`` of ``n`` samples (torchaudio's rule)."""
+    step_in, step_out = _rate_steps(orig_rate, new_rate)
+    return -(-n * step_out // step_in)
+
+
+def resample_blocks(wave: torch.Tensor, orig_rate: int, new_rate: int, block_seconds: float = RESAMPLE_BLOCK_SECONDS):
+    """``resample(wave, orig_rate, new_rate)`` as consecutive blocks along time. Each block comes from its
+    own stretch of input plus a margin wider than the sinc filter, so nothing full-length is built
+    (torchaudio's resample makes several full-length temporaries) and the blocks join into the
+    whole-signal result up to float rounding."""
     import torchaudio.functional as AF
 
+    step_in, step_out = _rate_steps(orig_rate, new_rate)  # block edges on these keep the filter phase
+    n = wave.shape[-1]
+    total = resampled_length(n, orig_rate, new_rate)
+    block = max(1, int(block_seconds * orig_rate) // step_in) * step_in
+    margin = 16 * step_in  # the filter reaches about 6 * step_in / min(step_in, step_out) + 1 input samples
+    for a in range(0, n, block):
+        lo, hi = max(0, a - margin), min(n, a + block + margin)
+        y = AF.resample(wave[..., lo:hi], int(orig_rate), int(new_rate))
+        start = (a - lo) // step_in * step_out
+        yield y[..., start: start + min(block // step_in * step_out, total - a // step_in * step_out)]
+
+
+def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
     if orig_rate == new_rate:
         return wave
-    return AF.resample(wave, orig_rate, new_rate)
+    out = torch.empty(*wave.shape[:-1], resampled_length(wave.shape[-1], orig_rate, new_rate), dtype=wave.dtype)
+    pos = 0
+    for block in resample_blocks(wave, orig_rate, new_rate):
+        out[..., pos: pos + block.shape[-1]] = block
+        pos += block.shape[-1]
+    return out
 
 
 @contextlib.contextmanager
@@ -184,16 +232,34 @@ def save_audio(path: str | os.PathLike, wave: torch.Tensor | np.ndarray, sample_
     if data.ndim != 2 or data.shape[-1] == 0:
         raise MediaError(f"{path}: refusing to write audio of shape {tuple(data.shape)}")
     if data.dtype != np.int16:  # int16 is written as-is (exact 16-bit samples); all else as float32
-        data = data.astype(np.float32)
-        if not np.isfinite(data).all():
-            raise MediaError(f"{path}: refusing to write NaN/Inf samples")
+        data = data.astype(np.float32, copy=False)
+    with open_audio_writer(path, sample_rate, data.shape[0], subtype, overwrite) as write:
+        for a in range(0, data.shape[-1], BLOCK_FRAMES):
+            write(data[:, a: a + BLOCK_FRAMES])
+    return path
+
+
+@contextlib.contextmanager
+def open_audio_writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: str | None = None,
+                      overwrite: bool = False):
+    """Yield ``write(block [C, n])`` that appends to a temp file, renamed to ``path`` only if the block
+    succeeds: long audio is written a block at a time, never as one transposed full-length copy."""
+    path = Path(path)
     if path.suffix.lower() not in SOUNDFILE_EXTENSIONS:
         raise MediaError(f"{path}: can only write {sorted(SOUNDFILE_EXTENSIONS)} audio")
     if subtype is None:
         subtype = {".wav": "FLOAT", ".flac": "PCM_16", ".ogg": "VORBIS"}[path.suffix.lower()]
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        sf.write(str(tmp), np.ascontiguousarray(data.T), int(sample_rate), subtype=subtype)
-    return path
+    with atomic_path(path, overwrite=overwrite) as tmp, \
+            sf.SoundFile(str(tmp), "w", int(sample_rate), int(channels), subtype=subtype) as f:
+        def write(block) -> None:
+            block = block.detach().cpu().numpy() if isinstance(block, torch.Tensor) else np.asarray(block)
+            if block.dtype != np.int16:
+                block = block.astype(np.float32, copy=False)
+                if not np.isfinite(block).all():
+                    raise MediaError(f"{path}: refusing to write NaN/Inf samples")
+            f.write(np.ascontiguousarray(block.T))
+
+        yield write
 
 
 @dataclass

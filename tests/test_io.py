@@ -143,3 +143,30 @@ def test_written_files_get_the_usual_permissions(tmp_path):
     os.umask(umask)
     path = save_audio(tmp_path / "a.wav", np.zeros((1, 1600), dtype=np.float32), 16000)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+
+@pytest.mark.parametrize("orig,new", [(44100, 16000), (16000, 44100), (48000, 16000), (22050, 16000), (96000, 8000)])
+def test_resampling_in_blocks_equals_the_whole_signal(orig, new):
+    import torchaudio.functional as AF
+
+    from soundsift.io import resample_blocks
+
+    wave = torch.randn(2, orig // 3 + 7, generator=torch.Generator().manual_seed(0))
+    blocks = list(resample_blocks(wave, orig, new, block_seconds=0.05))  # many block edges in a third of a second
+    assert len(blocks) > 5
+    whole = AF.resample(wave, orig, new)
+    assert torch.allclose(torch.cat(blocks, dim=-1), whole, atol=1e-6)
+
+
+def test_long_audio_is_written_and_read_in_blocks(tmp_path, monkeypatch):
+    import soundsift.io as io
+
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 1000)
+    wave = torch.randn(2, 4567, generator=torch.Generator().manual_seed(1)) * 0.1
+    back, rate = load_audio(save_audio(tmp_path / "a.wav", wave, 16000))
+    assert rate == 16000 and torch.equal(back, wave)
+    # NaN in a late block: refused, and no file (not even a partial one) is left behind
+    wave[1, 3500] = float("nan")
+    with pytest.raises(MediaError, match="NaN"):
+        save_audio(tmp_path / "b.wav", wave, 16000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]

@@ -220,3 +220,23 @@ def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_enc
     expected = torch.softmax(logits, -1) @ texts
     assert torch.allclose(weighted[0], torch.nn.functional.normalize(expected, dim=-1), atol=1e-5)
     assert not torch.allclose(weighted, plain, atol=1e-4)
+
+
+def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator, monkeypatch, tmp_path):
+    import soundfile as sf
+
+    import soundsift.io as io
+    from separation.cli import write_stems
+
+    monkeypatch.setattr(io.resample_blocks, "__defaults__", (0.1,))  # 13 blocks in 1.3 s
+    wave = chord(1.3, rate=44100, channels=2)
+    whole = tiny_separator.separate(wave, 44100, text=["a violin", "a man speaking"])
+    stream = tiny_separator.separate_stream(wave, 44100, text=["a violin", "a man speaking"])
+    assert stream.presence == whole.presence and stream.prompts == whole.prompts
+    paths = [tmp_path / "violin.wav", tmp_path / "man.wav", tmp_path / "residual.wav"]
+    energy = write_stems(paths, stream)
+    stems = [torch.from_numpy(sf.read(p, dtype="float32", always_2d=True)[0].T) for p in paths]
+    for got, want in zip(stems, whole.targets + [whole.residual]):
+        assert got.shape == wave.shape and torch.allclose(got, want, atol=1e-6)
+    assert torch.allclose(sum(stems), wave, atol=1e-5)
+    assert energy == pytest.approx([float(t.pow(2).sum()) for t in whole.targets], rel=1e-4)
