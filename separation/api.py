@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from separation.apply import apply_separator, presence_probs, span_track
+from separation.apply import SegmentStream, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
 from soundsift.errors import SoundSiftError
-from soundsift.io import resample, resample_blocks
+from soundsift.io import AudioFile, AudioTensor, resample, resample_stream, resampled_length
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
 SILENCE_PEAK = 1e-5
@@ -21,7 +21,7 @@ CLICK_TEMPERATURE = 0.1   # softmax temperature over cosine similarities for cli
 CLICK_PRESENCE_WEIGHT = 2.0
 CLICK_CONTEXT_SECONDS = 8.0  # the stretch of mixture, centred on the click, that the gate listens to
 CLICK_CANDIDATES = 2  # all 27 classes: 86 % right, but clicks on silent objects leaked 62 % of the time (24 % without)
-MAX_SECONDS = 4 * 3600  # refuse absurd inputs before allocating their buffers
+MAX_SECONDS = 4 * 3600  # files stream in flat memory, but separate() holds every stem: refuse absurd inputs early
 
 
 @dataclass
@@ -69,23 +69,21 @@ class Separator:
             raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")
         return cls(net, encoder, name=path.name)
 
-    def video_query(self, emb: torch.Tensor, mono16: torch.Tensor | None = None, seconds: float = 0.0) -> torch.Tensor:
+    def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The separator was trained on text and audio queries only, and a video embedding sits
         elsewhere in the shared space (0 dB SI-SDRi when used as it is), so a click is read through
         the text side: a softmax over its similarity to the vocabulary's descriptions weights their
-        text embeddings. Given the mixture ``mono16`` [1, T], classes that do not sound around the
-        click time ``seconds`` are weighted down. Without a vocabulary the video embedding is used
-        directly."""
+        text embeddings. Given ``context``, the mixture [1, T] around the click at the net's rate,
+        classes that do not sound there are weighted down. Without a vocabulary the video embedding
+        is used directly."""
         vocab = self.net.config.click_vocabulary
         if not vocab:
             return emb
         texts = self._vocab_emb if getattr(self, "_vocab_emb", None) is not None else self.encoder.embed_text(vocab)
         self._vocab_emb = texts
         logits = emb @ texts.T / CLICK_TEMPERATURE
-        if mono16 is not None and CLICK_PRESENCE_WEIGHT:
-            size = min(int(CLICK_CONTEXT_SECONDS * self.sample_rate), mono16.shape[-1])
-            start = min(max(int((seconds - CLICK_CONTEXT_SECONDS / 2) * self.sample_rate), 0), mono16.shape[-1] - size)
-            present = presence_probs(self.net, mono16[:, start: start + size], texts)
+        if context is not None and CLICK_PRESENCE_WEIGHT:
+            present = presence_probs(self.net, context, texts)
             if present is not None:
                 # Only among the few classes the box looks like: a click on a silent object must not be
                 # pulled onto whatever else sounds in the mixture.
@@ -95,9 +93,23 @@ class Separator:
         weights = torch.softmax(logits, dim=-1)
         return torch.nn.functional.normalize(weights @ texts, dim=-1)
 
-    def queries(self, mono16: torch.Tensor, text, audio_query, spans, video=None, click=None) -> tuple[torch.Tensor, list[str]]:
+    def _mono(self, audio, start_s: float, end_s: float) -> torch.Tensor:
+        """The input between two times, mono at the net's rate [1, n] (decoding only that stretch)."""
+        rate = audio.sample_rate
+        wave = audio.read(int(start_s * rate), int(end_s * rate)).mean(0, keepdim=True)
+        return resample(wave, rate, self.sample_rate)
+
+    def _click_context(self, audio, seconds: float, duration: float) -> torch.Tensor:
+        """CLICK_CONTEXT_SECONDS of mixture centred on the click (shifted to stay inside the input)."""
+        size = min(CLICK_CONTEXT_SECONDS, duration)
+        start = min(max(seconds - CLICK_CONTEXT_SECONDS / 2, 0.0), duration - size)
+        return self._mono(audio, start, start + size)
+
+    def queries(self, audio, text, audio_query, spans, video=None, click=None) -> tuple[torch.Tensor, list[str]]:
         """One query embedding per prompt: each text, the audio example, each click on the video (the
-        masked object's video embedding), or (spans alone) the + spans' audio."""
+        masked object's video embedding), or (spans alone) the + spans' audio. ``audio``: the input, an
+        :class:`AudioFile` or :class:`AudioTensor` (only the stretches a prompt needs are read)."""
+        duration = audio.scan().frames / audio.sample_rate
         prompts, embs = [], []
         if text is not None:
             texts = [text] if isinstance(text, str) else list(text)
@@ -119,13 +131,14 @@ class Separator:
                 else:
                     fps = float(video[1])
                     window, masks = click_window(torch.as_tensor(video[0]), fps, c)
-                embs.append(self.video_query(self.encoder.embed_video(window, fps, masks), mono16, c[0]))
+                context = self._click_context(audio, c[0], duration) if CLICK_PRESENCE_WEIGHT else None
+                embs.append(self.video_query(self.encoder.embed_video(window, fps, masks), context))
                 prompts.append("click-{:g}s-{:g}-{:g}".format(*c))
         if not embs:
             plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
             if not plus:
                 raise SoundSiftError("no prompt: give a text, an audio query, a click on the video, or a + span")
-            parts = [mono16[:, int(a * self.sample_rate): int(b * self.sample_rate)] for a, b in plus]
+            parts = [self._mono(audio, a, b) for a, b in plus]
             embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
             prompts.append("span-query")
         return torch.cat(embs), prompts
@@ -135,8 +148,9 @@ class Separator:
                  video=None, click=None, progress: bool = False, segment: float = 8.0) -> Separation:
         """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
         or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target."""
-        stream = self.separate_stream(wave, sample_rate, text, audio_query, spans, video, click, progress, segment)
-        wave = stream.wave
+        wave = _as_wave(wave)
+        stream = self.separate_stream(AudioTensor(wave, sample_rate), text=text, audio_query=audio_query,
+                                      spans=spans, video=video, click=click, progress=progress, segment=segment)
         targets = torch.empty(len(stream.prompts), *wave.shape)
         residual = torch.empty_like(wave)
         pos = 0
@@ -148,22 +162,22 @@ class Separator:
         return Separation(targets=list(targets), residual=residual, sample_rate=int(sample_rate),
                           prompts=stream.prompts, presence=stream.presence)
 
-    @torch.no_grad()
-    def separate_stream(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
+    def separate_stream(self, audio, sample_rate: int | None = None, text=None, audio_query=None, spans=None,
                         video=None, click=None, progress: bool = False, segment: float = 8.0) -> "StreamedSeparation":
-        """As ``separate``, but the stems at the input's rate come block by block (``.blocks()``): the
-        network's output stays at its own rate until then, so writing a long input's stems to files
-        never holds them whole."""
-        wave = torch.as_tensor(wave, dtype=torch.float32)
-        if wave.dim() == 1:
-            wave = wave[None]
-        if wave.dim() != 2 or wave.shape[-1] == 0:
-            raise SoundSiftError(f"input must be audio [C, T] with samples, got shape {tuple(wave.shape)}")
-        if not torch.isfinite(wave).all():
-            raise SoundSiftError("input contains NaN or Inf samples")
-        if max(float(wave.max()), -float(wave.min())) < SILENCE_PEAK:  # no full-length abs() copy
+        """As ``separate``, for an input of any length: ``audio`` is a file path, an :class:`AudioFile`
+        or a wave [C, T] with its ``sample_rate``. The prompts are embedded now (reading only what they
+        need of the input); the stems then come block by block from ``.blocks()``, while the input is
+        decoded, resampled, separated and resampled back a block at a time."""
+        if isinstance(audio, (str, Path)):
+            audio = AudioFile(audio)
+        elif not isinstance(audio, (AudioFile, AudioTensor)):
+            if sample_rate is None:
+                raise SoundSiftError("a wave needs its sample_rate")
+            audio = AudioTensor(_as_wave(audio), sample_rate)
+        stats = audio.scan()
+        if stats.peak < SILENCE_PEAK:
             raise SoundSiftError("input is silent: nothing to separate")
-        duration = wave.shape[-1] / sample_rate
+        duration = stats.frames / audio.sample_rate
         if duration > MAX_SECONDS:
             raise SoundSiftError(f"input is {duration / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
         for sign, start, end in spans or []:
@@ -171,36 +185,80 @@ class Separator:
                 raise SoundSiftError(f"span sign must be + or -, got {sign!r}")
             if not 0 <= start < end <= duration + 1e-6:
                 raise SoundSiftError(f"span {sign}{start}:{end} is outside the input (0 to {duration:.2f} s)")
-        wave16 = resample(wave, int(sample_rate), self.sample_rate)
-        queries, prompts = self.queries(wave16.mean(0, keepdim=True), text, audio_query, spans, video, click)
-        track = span_track(spans, wave16.shape[-1], self.sample_rate) if spans else None
-        targets16, presence = apply_separator(self.net, wave16, queries, track, segment=segment, progress=progress,
-                                              return_presence=True)
-        return StreamedSeparation(wave, int(sample_rate), targets16, self.sample_rate, prompts,
-                                  None if presence is None else [float(f"{float(p):.4g}") for p in presence])
+        queries, prompts = self.queries(audio, text, audio_query, spans, video, click)
+        total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
+        track = span_track(spans, total, self.sample_rate) if spans else None
+        segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress)
+        return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, prompts)
+
+
+def _as_wave(wave) -> torch.Tensor:
+    wave = torch.as_tensor(wave, dtype=torch.float32)
+    if wave.dim() == 1:
+        wave = wave[None]
+    if wave.dim() != 2 or wave.shape[-1] == 0:
+        raise SoundSiftError(f"input must be audio [C, T] with samples, got shape {tuple(wave.shape)}")
+    if not torch.isfinite(wave).all():
+        raise SoundSiftError("input contains NaN or Inf samples")
+    return wave
 
 
 @dataclass
 class StreamedSeparation:
-    wave: torch.Tensor       # the input [C, T]
-    sample_rate: int
-    targets_net: torch.Tensor  # [K, C, T'] at the network's rate
+    audio: object            # AudioFile or AudioTensor: the input
+    frames: int              # its length
+    segments: SegmentStream  # the separator over it, at the net's rate
     net_rate: int
     prompts: list
-    presence: list | None
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.audio.channels
+
+    @property
+    def presence(self) -> list | None:
+        """Per prompt, 0..1, once ``blocks()`` has run to the end (None before, or without a gate)."""
+        p = self.segments.presence
+        return None if p is None else [float(f"{float(x):.4g}") for x in p]
 
     def blocks(self):
         """Yield (targets [K, C, n], residual [C, n]) at the input's rate, consecutive along time: the
-        targets resampled a block at a time, the residual the input minus them (so stems add up to it)."""
-        wave, total = self.wave, self.wave.shape[-1]
+        input read once, resampled to the net's rate, separated and resampled back a block at a time;
+        the residual is the input minus the targets (so stems add up to it)."""
+        rate, total, k = self.sample_rate, self.frames, len(self.prompts)
+        held = []  # input blocks read but not yet matched by targets (a segment and a filter margin's worth)
+
+        def read():
+            for block in self.audio.blocks():
+                held.append(block)
+                yield block
+
+        def take(n: int) -> torch.Tensor:
+            parts, got = [], 0
+            while got < n:
+                if not held:
+                    raise SoundSiftError(f"{getattr(self.audio, 'path', 'input')}: changed while being read")
+                block = held.pop(0)
+                parts.append(block[:, : n - got])
+                if block.shape[-1] > n - got:
+                    held.insert(0, block[:, n - got:])
+                got += parts[-1].shape[-1]
+            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+        net_blocks = resample_stream(read(), rate, self.net_rate)
+        targets_net = (t.flatten(0, 1) for t in self.segments.run(net_blocks))  # [K * C, n]
         pos = 0
-        for parts in zip(*(resample_blocks(t, self.net_rate, self.sample_rate) for t in self.targets_net)):
-            n = min(parts[0].shape[-1], total - pos)
+        for targets in resample_stream(targets_net, self.net_rate, rate):
+            n = min(targets.shape[-1], total - pos)
             if n <= 0:
                 break
-            targets = torch.stack([p[..., :n] for p in parts])
-            yield targets, wave[:, pos: pos + n] - targets.sum(0)
+            targets = targets[:, :n].reshape(k, self.channels, n)
+            yield targets, take(n) - targets.sum(0)
             pos += n
         if pos < total:  # the resampled targets end early only by rounding: they are silent there
-            targets = torch.zeros(len(self.prompts), wave.shape[0], total - pos)
-            yield targets, wave[:, pos:].clone()
+            rest = take(total - pos)
+            yield torch.zeros(k, self.channels, total - pos), rest.clone()

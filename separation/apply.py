@@ -2,8 +2,8 @@
 
 The network runs at its own rate on segments with 25 % overlap; a triangular window crossfades
 them (sum of weighted outputs / sum of weights). The mask comes from the mono downmix and is
-applied to every channel, so stereo keeps its image. Memory is bounded by the segment, not the
-input: only the output buffers grow with duration.
+applied to every channel, so stereo keeps its image. Input comes in blocks and targets leave
+every hop, so memory is bounded by the segment, not the input.
 """
 
 from __future__ import annotations
@@ -42,43 +42,81 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
     return torch.sigmoid(logit)
 
 
+class SegmentStream:
+    """The separator run over a signal that arrives in blocks: ``run(blocks)`` yields the targets
+    [K, C, n] at the net's rate as soon as no later segment overlaps them (every hop), so only about
+    one segment of input and output is held, whatever the duration. ``presence`` holds each prompt's
+    presence probability [K] once the stream has ended (the highest over segments: the sound is there
+    if it is there anywhere), None for a net without a gate."""
+
+    def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
+                 segment: float = 8.0, overlap: float = 0.25, progress: bool = False):
+        self.net, self.queries, self.total, self.track = net, queries, total, track
+        self.size = min(int(segment * net.config.sample_rate), total)
+        hop = max(1, int(self.size * (1 - overlap)))
+        self.starts = list(range(0, max(total - self.size, 0) + 1, hop))
+        if self.starts[-1] + self.size < total:
+            self.starts.append(total - self.size)
+        self.window = _triangle(self.size)
+        self.progress = progress
+        self.presence = None
+
+    def _segment(self, chunk: torch.Tensor, start: int) -> torch.Tensor:
+        net, queries = self.net, self.queries
+        spans = None
+        if self.track is not None:
+            frames_per_sample = self.track.shape[-1] / self.total
+            a = int(start * frames_per_sample)
+            b = max(a + 1, int(round((start + self.size) * frames_per_sample)))
+            spans = self.track[None, :, a:b].expand(queries.shape[0], -1, -1)
+        spec_mono = net.stft(chunk.mean(0, keepdim=True))
+        masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
+        if logit is not None:
+            masks = masks * net.gate(logit)[:, None, None]
+            p = torch.sigmoid(logit)
+            self.presence = p if self.presence is None else torch.maximum(self.presence, p)
+        total_mask = masks.sum(0, keepdim=True)
+        masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
+        spec = net.stft(chunk)  # [C, F, T]
+        est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1])
+        return est.view(len(masks), chunk.shape[0], -1)
+
+    @torch.no_grad()
+    def run(self, blocks):
+        blocks = iter(blocks)
+        pending = None   # input from absolute sample `done` on
+        out = weight = None  # weighted sums of outputs from `done` on
+        done = 0
+        for i, start in enumerate(tqdm(self.starts, desc="separating", unit="segment", disable=not self.progress)):
+            end = start + self.size
+            while pending is None or done + pending.shape[-1] < end:
+                block = next(blocks)
+                pending = block if pending is None else torch.cat([pending, block], dim=-1)
+            est = self._segment(pending[:, start - done: end - done], start)
+            if out is None:
+                out = torch.zeros(len(self.queries), pending.shape[0], 0)
+                weight = torch.zeros(0)
+            grow = end - done - out.shape[-1]
+            if grow > 0:
+                out = torch.cat([out, out.new_zeros(*out.shape[:-1], grow)], dim=-1)
+                weight = torch.cat([weight, weight.new_zeros(grow)])
+            out[..., start - done: end - done] += est * self.window
+            weight[start - done: end - done] += self.window
+            final = self.starts[i + 1] if i + 1 < len(self.starts) else self.total
+            n = final - done
+            yield out[..., :n] / weight[:n].clamp(min=1e-8)
+            out, weight, pending = out[..., n:], weight[n:], pending[:, n:]
+            done = final
+
+
 @torch.no_grad()
 def apply_separator(net, wave: torch.Tensor, queries: torch.Tensor, track: torch.Tensor | None = None,
                     segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
                     return_presence: bool = False):
     """wave [C, T] at the net's rate, queries [K, D] -> targets [K, C, T] (masks sum to at most 1).
 
-    With ``return_presence``: also each prompt's presence probability [K] from the net's gate (the
-    highest over segments: the sound is there if it is there anywhere), or None without a gate."""
-    rate = net.config.sample_rate
-    channels, total = wave.shape
-    size = min(int(segment * rate), total)
-    hop = max(1, int(size * (1 - overlap)))
-    w = _triangle(size)
-    out = torch.zeros(queries.shape[0], channels, total)
-    weight = torch.zeros(total)
-    starts = list(range(0, max(total - size, 0) + 1, hop))
-    if starts[-1] + size < total:
-        starts.append(total - size)
-    frames_per_sample = None if track is None else track.shape[-1] / total
-    presence = None
-    for start in tqdm(starts, desc="separating", unit="segment", disable=not progress):
-        chunk = wave[:, start: start + size]
-        spans = None
-        if track is not None:
-            a = int(start * frames_per_sample)
-            b = max(a + 1, int(round((start + size) * frames_per_sample)))
-            spans = track[None, :, a:b].expand(queries.shape[0], -1, -1)
-        spec_mono = net.stft(chunk.mean(0, keepdim=True))
-        masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
-        if logit is not None:
-            masks = masks * net.gate(logit)[:, None, None]
-            presence = torch.sigmoid(logit) if presence is None else torch.maximum(presence, torch.sigmoid(logit))
-        total_mask = masks.sum(0, keepdim=True)
-        masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
-        spec = net.stft(chunk)  # [C, F, T]
-        est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1]).view(len(masks), channels, -1)
-        out[..., start: start + size] += est * w
-        weight[start: start + size] += w
-    out /= weight.clamp_(min=1e-8)  # in place: no second full-length buffer
-    return (out, presence) if return_presence else out
+    With ``return_presence``: also each prompt's presence probability [K] from the net's gate, or
+    None without a gate. (The whole signal at once: long inputs go through :class:`SegmentStream`.)"""
+    stream = SegmentStream(net, queries, wave.shape[-1], track, segment, overlap, progress)
+    out = torch.cat(list(stream.run([wave])), dim=-1)
+    return (out, stream.presence) if return_presence else out

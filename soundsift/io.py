@@ -28,6 +28,7 @@ from soundsift.errors import MediaError
 SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
 BLOCK_FRAMES = 1 << 20  # audio is read and written in blocks of this many frames
+RESAMPLE_BLOCK_SECONDS = 30.0  # and resampled in blocks of this length
 
 
 def _require_binary(name: str) -> str:
@@ -89,48 +90,156 @@ def _wav_is_truncated(path: Path, info: sf._SoundFileInfo) -> bool:
     return False
 
 
-def _load_soundfile(path: Path) -> tuple[np.ndarray, int]:
+def _soundfile_blocks(path: Path, block_frames: int, start: int = 0, frames: int = -1):
+    """float32 [C, n] blocks of a wav/flac/ogg file, from frame ``start``, ``frames`` of them (-1: to the end)."""
     try:
         info = sf.info(str(path))
         if _wav_is_truncated(path, info):
             raise MediaError(f"{path}: truncated audio file (data ends before its header says)")
         with sf.SoundFile(str(path)) as f:
-            # read in blocks straight into [C, T]: sf.read's [T, C] array and its transpose would be
-            # two more full-length copies of a long file
-            data = np.empty((f.channels, f.frames), dtype=np.float32)
-            pos = 0
-            for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-                if pos + len(block) > data.shape[1]:  # a header that undercounts its frames
-                    data = np.concatenate([data, np.empty((f.channels, len(block)), np.float32)], axis=1)
-                data[:, pos: pos + len(block)] = block.T
-                pos += len(block)
-            data, rate = data[:, :pos], f.samplerate
+            if start:
+                f.seek(min(start, f.frames))
+            for block in f.blocks(block_frames, frames=frames, dtype="float32", always_2d=True):
+                yield np.ascontiguousarray(block.T)
     except MediaError:
         raise
     except (sf.LibsndfileError, RuntimeError, ValueError) as err:
         raise MediaError(f"{path}: not a readable audio file (corrupt or not {path.suffix[1:]}): {err}") from None
-    return data, int(rate)
 
 
-def _load_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    info = probe(path)
-    stream = info["audio"]
-    if stream is None:
-        raise MediaError(f"{path}: has no audio track")
-    rate = int(stream.get("sample_rate") or 0)
-    channels = int(stream.get("channels") or 0)
-    if rate <= 0 or channels <= 0:
-        raise MediaError(f"{path}: audio track has no sample rate or channels (corrupt?)")
-    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+def _ffmpeg_blocks(path: Path, rate: int, channels: int, block_frames: int, start: float = 0.0,
+                   seconds: float | None = None):
+    """float32 [C, n] blocks of a file's first audio track, decoded by ffmpeg as they are read (the
+    pipe is read a block at a time, so a long file is never held whole)."""
+    seek = (["-ss", f"{start:.6f}"] if start > 0 else []) + (["-t", f"{seconds:.6f}"] if seconds is not None else [])
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", str(path), "-map", "0:a:0",
            "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "-"]
-    proc = subprocess.run(cmd, capture_output=True)
-    if proc.returncode != 0:
-        raise MediaError(f"{path}: audio track could not be decoded (corrupt or truncated)")
-    if proc.stderr.strip() and b"Invalid data" in proc.stderr:
-        raise MediaError(f"{path}: audio track is corrupt or truncated")
-    data = np.frombuffer(proc.stdout, dtype="<f4")
-    data = data[: len(data) - len(data) % channels].reshape(-1, channels).T
-    return np.ascontiguousarray(data), rate
+    frame_bytes = 4 * channels
+    # stderr to a file, not a pipe: a corrupt file's error flood must not fill a pipe nobody reads yet
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        try:
+            while True:
+                data = proc.stdout.read(block_frames * frame_bytes)
+                if len(data) < frame_bytes:
+                    break
+                data = data[: len(data) - len(data) % frame_bytes]
+                yield np.frombuffer(data, dtype="<f4").reshape(-1, channels).T.copy()
+            proc.wait()
+        finally:
+            if proc.poll() is None:  # the reader stopped early
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        err.seek(0)
+        if proc.returncode != 0:
+            raise MediaError(f"{path}: audio track could not be decoded (corrupt or truncated)")
+        if b"Invalid data" in err.read():
+            raise MediaError(f"{path}: audio track is corrupt or truncated")
+
+
+def _collect(blocks, channels: int) -> np.ndarray:
+    parts = list(blocks)
+    return np.concatenate(parts, axis=1) if parts else np.zeros((channels, 0), np.float32)
+
+
+class AudioFile:
+    """A file's audio (or a video's audio track) read a block at a time: ``blocks()`` streams it,
+    ``read(a, b)`` decodes one stretch, ``scan()`` checks the whole of it in one pass. Long inputs
+    go through SoundSift this way, so memory does not grow with their duration."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        _check_file(self.path)
+        self._soundfile = self.path.suffix.lower() in SOUNDFILE_EXTENSIONS
+        self._stats = None
+        if self._soundfile:
+            try:
+                info = sf.info(str(self.path))
+            except (sf.LibsndfileError, RuntimeError, ValueError) as err:
+                raise MediaError(f"{self.path}: not a readable audio file (corrupt or not {self.path.suffix[1:]}): {err}") from None
+            self.sample_rate, self.channels = int(info.samplerate), int(info.channels)
+        else:
+            stream = probe(self.path)["audio"]
+            if stream is None:
+                raise MediaError(f"{self.path}: has no audio track")
+            self.sample_rate, self.channels = int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0)
+            if self.sample_rate <= 0 or self.channels <= 0:
+                raise MediaError(f"{self.path}: audio track has no sample rate or channels (corrupt?)")
+
+    def blocks(self, block_frames: int | None = None):
+        """float32 tensors [C, n], consecutive, the last one shorter."""
+        block_frames = block_frames or BLOCK_FRAMES
+        raw = (_soundfile_blocks(self.path, block_frames) if self._soundfile
+               else _ffmpeg_blocks(self.path, self.sample_rate, self.channels, block_frames))
+        for block in raw:
+            yield torch.from_numpy(block)
+
+    def read(self, start: int, end: int) -> torch.Tensor:
+        """Frames [start, end) as [C, n] (fewer where the file ends sooner)."""
+        if self._soundfile:
+            parts = _soundfile_blocks(self.path, BLOCK_FRAMES, start=start, frames=end - start)
+        else:
+            parts = _ffmpeg_blocks(self.path, self.sample_rate, self.channels, BLOCK_FRAMES,
+                                   start=start / self.sample_rate, seconds=(end - start) / self.sample_rate)
+        return torch.from_numpy(_collect(parts, self.channels)[:, : end - start])
+
+    def scan(self) -> "AudioStats":
+        """Decode the whole file once (cached): its length and peak; MediaError if unusable."""
+        if self._stats is None:
+            frames, peak = 0, 0.0
+            for block in self.blocks():
+                if not torch.isfinite(block).all():
+                    raise MediaError(f"{self.path}: contains NaN or Inf samples")
+                frames += block.shape[-1]
+                peak = max(peak, float(block.abs().max()))
+            if frames == 0:
+                raise MediaError(f"{self.path}: contains no audio samples (zero length)")
+            self._stats = AudioStats(frames, peak)
+        return self._stats
+
+
+class AudioTensor:
+    """A waveform [C, T] already in memory, with the same interface as :class:`AudioFile`."""
+
+    def __init__(self, wave: torch.Tensor, sample_rate: int):
+        self.wave, self.sample_rate = wave, int(sample_rate)
+        self.channels = wave.shape[0]
+
+    def blocks(self, block_frames: int | None = None):
+        block_frames = block_frames or BLOCK_FRAMES
+        for a in range(0, self.wave.shape[-1], block_frames):
+            yield self.wave[:, a: a + block_frames]
+
+    def read(self, start: int, end: int) -> torch.Tensor:
+        return self.wave[:, start:end]
+
+    def scan(self) -> "AudioStats":
+        if self.wave.shape[-1] == 0:
+            raise MediaError("input contains no audio samples (zero length)")
+        if not torch.isfinite(self.wave).all():
+            raise MediaError("input contains NaN or Inf samples")
+        return AudioStats(self.wave.shape[-1], max(float(self.wave.max()), -float(self.wave.min())))
+
+
+@dataclass
+class AudioStats:
+    frames: int
+    peak: float
+
+
+def _load_soundfile(path: Path) -> tuple[np.ndarray, int]:
+    info = sf.info(str(path))
+    # blocks straight into [C, T]: sf.read's [T, C] array and its transpose would be two more
+    # full-length copies of a long file
+    data = np.empty((info.channels, info.frames), dtype=np.float32)
+    pos = 0
+    for block in _soundfile_blocks(path, BLOCK_FRAMES):
+        if pos + block.shape[1] > data.shape[1]:  # a header that undercounts its frames
+            data = np.concatenate([data, np.empty((info.channels, block.shape[1]), np.float32)], axis=1)
+        data[:, pos: pos + block.shape[1]] = block
+        pos += block.shape[1]
+    return data[:, :pos], int(info.samplerate)
 
 
 def load_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bool = False) -> tuple[torch.Tensor, int]:
@@ -139,23 +248,20 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None, mono: bo
     Returns ``(wave [C, T] float32, rate)``; resampled to ``sample_rate`` and/or down-mixed when asked.
     Raises MediaError with a one-line reason for anything unusable.
     """
-    path = Path(path)
-    _check_file(path)
-    if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
-        data, rate = _load_soundfile(path)
+    audio = AudioFile(path)
+    if audio._soundfile:
+        data, rate = _load_soundfile(audio.path)
     else:
-        data, rate = _load_ffmpeg(path)
-    _validate_wave(path, data)
-    wave = torch.from_numpy(data if data.flags.writeable else data.copy())
+        data = _collect(_ffmpeg_blocks(audio.path, audio.sample_rate, audio.channels, BLOCK_FRAMES), audio.channels)
+        rate = audio.sample_rate
+    _validate_wave(audio.path, data)
+    wave = torch.from_numpy(data)
     if mono and wave.shape[0] > 1:
         wave = wave.mean(0, keepdim=True)
     if sample_rate is not None and sample_rate != rate:
         wave = resample(wave, rate, sample_rate)
         rate = sample_rate
     return wave, rate
-
-
-RESAMPLE_BLOCK_SECONDS = 30.0
 
 
 def _rate_steps(orig_rate: int, new_rate: int) -> tuple[int, int]:
@@ -169,23 +275,81 @@ def resampled_length(n: int, orig_rate: int, new_rate: int) -> int:
     return -(-n * step_out // step_in)
 
 
-def resample_blocks(wave: torch.Tensor, orig_rate: int, new_rate: int, block_seconds: float = RESAMPLE_BLOCK_SECONDS):
-    """``resample(wave, orig_rate, new_rate)`` as consecutive blocks along time. Each block comes from its
-    own stretch of input plus a margin wider than the sinc filter, so nothing full-length is built
-    (torchaudio's resample makes several full-length temporaries) and the blocks join into the
-    whole-signal result up to float rounding."""
-    import torchaudio.functional as AF
+class StreamResampler:
+    """``resample`` fed a block at a time: ``push`` returns the output that is final so far, ``flush``
+    the rest once the input has ended; joined, they equal ``resample_blocks`` of the whole input.
+    Output is made in blocks of ``block_seconds``, each from its own stretch of input plus a margin
+    wider than the sinc filter, so the buffer never holds more than about one block."""
 
-    step_in, step_out = _rate_steps(orig_rate, new_rate)  # block edges on these keep the filter phase
-    n = wave.shape[-1]
-    total = resampled_length(n, orig_rate, new_rate)
-    block = max(1, int(block_seconds * orig_rate) // step_in) * step_in
-    margin = 16 * step_in  # the filter reaches about 6 * step_in / min(step_in, step_out) + 1 input samples
-    for a in range(0, n, block):
-        lo, hi = max(0, a - margin), min(n, a + block + margin)
-        y = AF.resample(wave[..., lo:hi], int(orig_rate), int(new_rate))
-        start = (a - lo) // step_in * step_out
-        yield y[..., start: start + min(block // step_in * step_out, total - a // step_in * step_out)]
+    def __init__(self, orig_rate: int, new_rate: int, block_seconds: float | None = None):
+        block_seconds = block_seconds or RESAMPLE_BLOCK_SECONDS
+        self.orig_rate, self.new_rate = int(orig_rate), int(new_rate)
+        self.step_in, self.step_out = _rate_steps(orig_rate, new_rate)  # block edges on these keep the filter phase
+        self.block = max(1, int(block_seconds * orig_rate) // self.step_in) * self.step_in
+        self.margin = 16 * self.step_in  # the filter reaches about 6 * step_in / min(step_in, step_out) + 1 input samples
+        self.buffer = None    # input samples from absolute index self.offset on
+        self.offset = 0
+        self.next = 0         # absolute input index where the next output block starts
+        self.seen = 0         # input samples pushed so far
+
+    def _block(self, end: int) -> torch.Tensor:
+        import torchaudio.functional as AF
+
+        a = self.next
+        lo, hi = max(0, a - self.margin), min(end, a + self.block + self.margin)
+        y = AF.resample(self.buffer[..., lo - self.offset: hi - self.offset], self.orig_rate, self.new_rate)
+        start = (a - lo) // self.step_in * self.step_out
+        size = min(self.block // self.step_in * self.step_out,
+                   resampled_length(end, self.orig_rate, self.new_rate) - a // self.step_in * self.step_out)
+        self.next += self.block
+        return y[..., start: start + size]
+
+    def _trim(self) -> None:
+        drop = max(0, self.next - self.margin - self.offset)
+        if drop:
+            self.buffer = self.buffer[..., drop:]
+            self.offset += drop
+
+    def push(self, wave: torch.Tensor) -> torch.Tensor:
+        self.buffer = wave if self.buffer is None else torch.cat([self.buffer, wave], dim=-1)
+        self.seen += wave.shape[-1]
+        out = []
+        while self.next + self.block + self.margin <= self.seen:  # the block's right margin is in
+            out.append(self._block(self.seen + 1))  # not the end: never cut the filter short
+            self._trim()
+        return torch.cat(out, dim=-1) if out else self.buffer[..., :0]
+
+    def flush(self) -> torch.Tensor:
+        if self.buffer is None:
+            return torch.zeros(0)
+        out = [self._block(self.seen) for _ in range(self.next, self.seen, self.block)]
+        self.buffer = None
+        return torch.cat(out, dim=-1) if out else torch.zeros(0)
+
+
+def resample_stream(blocks, orig_rate: int, new_rate: int, block_seconds: float | None = None):
+    """Blocks of a signal in, blocks of ``resample(signal)`` out (not the same sizes); nothing full-length
+    is built (torchaudio's resample makes several full-length temporaries)."""
+    if orig_rate == new_rate:
+        yield from blocks
+        return
+    resampler = StreamResampler(orig_rate, new_rate, block_seconds)
+    for block in blocks:
+        out = resampler.push(block)
+        if out.shape[-1]:
+            yield out
+    out = resampler.flush()
+    if out.shape[-1]:
+        yield out
+
+
+def resample_blocks(wave: torch.Tensor, orig_rate: int, new_rate: int, block_seconds: float | None = None):
+    """``resample(wave, orig_rate, new_rate)`` as consecutive blocks along time, equal to the
+    whole-signal result up to float rounding."""
+    block_seconds = block_seconds or RESAMPLE_BLOCK_SECONDS
+    size = max(1, int(block_seconds * orig_rate))
+    yield from resample_stream((wave[..., a: a + size] for a in range(0, wave.shape[-1], size)),
+                               orig_rate, new_rate, block_seconds)
 
 
 def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:

@@ -146,16 +146,27 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 
 
 @pytest.mark.parametrize("orig,new", [(44100, 16000), (16000, 44100), (48000, 16000), (22050, 16000), (96000, 8000)])
-def test_resampling_in_blocks_equals_the_whole_signal(orig, new):
+def test_resampling_a_stream_equals_the_whole_signal(orig, new):
     import torchaudio.functional as AF
 
-    from soundsift.io import resample_blocks
+    from soundsift.io import StreamResampler, resample_blocks
 
-    wave = torch.randn(2, orig // 3 + 7, generator=torch.Generator().manual_seed(0))
-    blocks = list(resample_blocks(wave, orig, new, block_seconds=0.05))  # many block edges in a third of a second
-    assert len(blocks) > 5
+    gen = torch.Generator().manual_seed(0)
+    wave = torch.randn(2, orig + 7, generator=gen)
     whole = AF.resample(wave, orig, new)
+    blocks = list(resample_blocks(wave, orig, new, block_seconds=0.05))  # many block edges in a second
     assert torch.allclose(torch.cat(blocks, dim=-1), whole, atol=1e-6)
+    # pushed in pieces of random size, unrelated to the resampler's blocks: same output, bounded buffer
+    resampler, out, pos, held = StreamResampler(orig, new, block_seconds=0.05), [], 0, 0
+    while pos < wave.shape[-1]:
+        n = int(torch.randint(1, orig // 40, (1,), generator=gen))
+        out.append(resampler.push(wave[:, pos: pos + n]))
+        held = max(held, resampler.buffer.shape[-1])
+        pos += n
+    out.append(resampler.flush())
+    assert sum(o.shape[-1] for o in out[:-1]) > 0  # output came before the end
+    assert torch.allclose(torch.cat(out, dim=-1), whole, atol=1e-6)
+    assert held <= resampler.block + 2 * resampler.margin + orig // 40
 
 
 def test_long_audio_is_written_and_read_in_blocks(tmp_path, monkeypatch):

@@ -212,7 +212,11 @@ def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_enc
     _, reported = apply_separator(sep.net, wave[:, -int(CLICK_CONTEXT_SECONDS * 16000):], texts, return_presence=True)
     assert torch.allclose(late, reported, atol=1e-5)  # the same gate as separation reports
     plain = sep.video_query(emb)
-    weighted = sep.video_query(emb, wave, seconds=2 * CLICK_CONTEXT_SECONDS - 1)
+    from soundsift.io import AudioTensor
+
+    context = sep._click_context(AudioTensor(wave, 16000), 2 * CLICK_CONTEXT_SECONDS - 1, 2 * CLICK_CONTEXT_SECONDS)
+    assert torch.equal(context, wave[:, -int(CLICK_CONTEXT_SECONDS * 16000):])  # the stretch around the click
+    weighted = sep.video_query(emb, context)
     sims = (emb @ texts.T)[0]
     candidates = sims.topk(2).indices  # presence only re-ranks the classes the box looks most like
     logits = torch.full_like(sims, float("-inf"))
@@ -223,20 +227,45 @@ def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_enc
 
 
 def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator, monkeypatch, tmp_path):
+    import subprocess
+
     import soundfile as sf
+    import torchaudio.functional as AF
 
     import soundsift.io as io
     from separation.cli import write_stems
 
-    monkeypatch.setattr(io.resample_blocks, "__defaults__", (0.1,))  # 13 blocks in 1.3 s
-    wave = chord(1.3, rate=44100, channels=2)
-    whole = tiny_separator.separate(wave, 44100, text=["a violin", "a man speaking"])
-    stream = tiny_separator.separate_stream(wave, 44100, text=["a violin", "a man speaking"])
-    assert stream.presence == whole.presence and stream.prompts == whole.prompts
-    paths = [tmp_path / "violin.wav", tmp_path / "man.wav", tmp_path / "residual.wav"]
-    energy = write_stems(paths, stream)
-    stems = [torch.from_numpy(sf.read(p, dtype="float32", always_2d=True)[0].T) for p in paths]
-    for got, want in zip(stems, whole.targets + [whole.residual]):
-        assert got.shape == wave.shape and torch.allclose(got, want, atol=1e-6)
-    assert torch.allclose(sum(stems), wave, atol=1e-5)
-    assert energy == pytest.approx([float(t.pow(2).sum()) for t in whole.targets], rel=1e-4)
+    wave = chord(3.0, rate=44100, channels=2)
+    texts = ["a violin", "a man speaking"]
+    # reference: the whole signal at once, resampled whole, separated as one block
+    ref16 = apply_separator(tiny_separator.net, AF.resample(wave, 44100, 16000), tiny_separator.encoder.embed_text(texts),
+                            segment=0.5)
+    ref = AF.resample(ref16, 16000, 44100)[..., : wave.shape[-1]]
+    sf.write(tmp_path / "in.wav", wave.T.numpy(), 44100, subtype="FLOAT")
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "in.wav"), "-c:a", "pcm_f32le", str(tmp_path / "in.mka")],
+                   check=True)
+    monkeypatch.setattr(io, "RESAMPLE_BLOCK_SECONDS", 0.1)  # 30 resampler blocks,
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 5000)  # 27 input blocks, 8 segments: none aligned with another
+    for source in (wave, tmp_path / "in.wav", tmp_path / "in.mka"):  # in memory, read by libsndfile, by ffmpeg
+        stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5)
+        assert stream.prompts == texts and stream.presence is None  # known once the stream has ended
+        paths = [tmp_path / "violin.wav", tmp_path / "man.wav", tmp_path / "residual.wav"]
+        energy, input_energy = write_stems(paths, stream)
+        assert len(stream.presence) == 2
+        stems = [torch.from_numpy(sf.read(p, dtype="float32", always_2d=True)[0].T) for p in paths]
+        for got, want in zip(stems, list(ref) + [wave - ref.sum(0)]):
+            assert got.shape == wave.shape and torch.allclose(got, want, atol=1e-5)
+        assert torch.allclose(sum(stems), wave, atol=1e-5)
+        assert energy == pytest.approx([float(t.pow(2).sum()) for t in ref], rel=1e-4)
+        assert input_energy == pytest.approx(float(wave.pow(2).sum()), rel=1e-4)
+    whole = tiny_separator.separate(wave, 44100, text=texts, segment=0.5)
+    assert whole.presence == stream.presence and torch.allclose(whole.targets[1], ref[1], atol=1e-5)
+
+
+def test_bench_separates_a_file_and_reports_its_format(tmp_path):
+    from recipes.separation.bench import child, make_input
+
+    path = make_input(tmp_path / "in.wav", 3.0, 22050, 2)
+    row = child(str(path), None)
+    assert row["seconds"] == pytest.approx(3.0) and (row["rate"], row["channels"]) == (22050, 2)
+    assert row["x_realtime"] > 0 and row["peak_rss_mb"] > 100

@@ -2,8 +2,9 @@
 as 16 kHz mono (the network's own format) and as 44.1 kHz stereo (a typical file).
 
 Each case runs in a fresh process so its peak RSS is its own. The input is a shipped example
-mixture tiled to length (and resampled and duplicated to stereo); timing covers the prompt
-embedding, the separation and writing the stems as the CLI does (block by block), not decoding.
+mixture tiled to length (and resampled and duplicated to stereo), written to a wav file first;
+timing covers what the CLI does after loading the model: checking the file, embedding the prompt,
+and decoding, separating and writing the stems a block at a time.
 """
 
 from __future__ import annotations
@@ -22,33 +23,45 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test" / "test-0000
 FORMATS = ((16000, 1), (44100, 2))
 
 
-def child(seconds: float, model: str | None, rate: int = 16000, channels: int = 1) -> dict:
+def child(path: str, model: str | None) -> dict:
     from separation import Separator
     from separation.cli import write_stems
-    from soundsift.io import load_audio
+    from soundsift.io import AudioFile
 
     sep = Separator.from_pretrained(model)
-    wave, _ = load_audio(EXAMPLE, sample_rate=rate)
-    reps = int(seconds * rate // wave.shape[-1]) + 1
-    wave = wave.repeat(channels, reps)[:, : int(seconds * rate)]
-    sep.separate(wave[:, : rate * 2], rate, text="a woman speaking")  # warm-up
+    audio = AudioFile(path)
+    sep.separate(audio.read(0, 2 * audio.sample_rate), audio.sample_rate, text="a woman speaking")  # warm-up
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        res = sep.separate_stream(wave, rate, text="a woman speaking")
+        res = sep.separate_stream(audio, text="a woman speaking")
         write_stems([Path(out) / "target.wav", Path(out) / "residual.wav"], res)
         elapsed = time.perf_counter() - start
-    return {"seconds": seconds, "rate": rate, "channels": channels, "elapsed_s": elapsed,
+    seconds = audio.scan().frames / audio.sample_rate
+    return {"seconds": seconds, "rate": audio.sample_rate, "channels": audio.channels, "elapsed_s": elapsed,
             "x_realtime": seconds / elapsed, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "threads": torch.get_num_threads()}
 
 
+def make_input(path: Path, seconds: float, rate: int, channels: int) -> Path:
+    from soundsift.io import load_audio, open_audio_writer
+
+    wave, _ = load_audio(EXAMPLE, sample_rate=rate)
+    total = int(seconds * rate)
+    with open_audio_writer(path, rate, channels, overwrite=True) as write:
+        for a in range(0, total, wave.shape[-1]):
+            write(wave[:, : total - a].expand(channels, -1))
+    return path
+
+
 def bench(durations=(10, 60, 600), model: str | None = None, formats=FORMATS) -> list[dict]:
     rows = []
-    for rate, channels in formats:
-        for seconds in durations:
-            cmd = [sys.executable, "-m", "recipes.separation.bench", str(seconds), str(rate), str(channels)]
-            proc = subprocess.run(cmd + ([model] if model else []), capture_output=True, text=True, check=True)
-            rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        for rate, channels in formats:
+            for seconds in durations:
+                path = make_input(Path(tmp) / "input.wav", seconds, rate, channels)
+                cmd = [sys.executable, "-m", "recipes.separation.bench", str(path)]
+                proc = subprocess.run(cmd + ([model] if model else []), capture_output=True, text=True, check=True)
+                rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return rows
 
 
@@ -62,5 +75,4 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    seconds, rate, channels = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    print(json.dumps(child(seconds, sys.argv[4] if len(sys.argv) > 4 else None, rate, channels)))
+    print(json.dumps(child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))
