@@ -27,8 +27,8 @@ from soundsift.errors import MediaError
 
 SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
-BLOCK_FRAMES = 1 << 20  # audio is read and written in blocks of this many frames
-RESAMPLE_BLOCK_SECONDS = 30.0  # and resampled in blocks of this length
+BLOCK_FRAMES = 1 << 18  # audio is read and written in blocks of this many frames (6 s at 44.1 kHz)
+RESAMPLE_BLOCK_SECONDS = 10.0  # and resampled in blocks of this length (30 s: 100 MB more at 44.1 kHz stereo)
 
 
 def _require_binary(name: str) -> str:
