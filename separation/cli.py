@@ -46,7 +46,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         raise SoundSiftError("no prompt: give --text, --audio-query, --click or a + --span")
     sources = [AudioFile(path) for path in inputs]
     for source in sources:  # fail on any bad input before writing anything: one decoding pass, a block at a time
-        source.scan()
+        source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
         for c in click_list:  # a click needs a video track and must land inside its frames
             click_window_from_file(source.path, c)
     query = load_audio(audio_query) if audio_query else None

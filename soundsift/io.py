@@ -159,8 +159,10 @@ class AudioFile:
             except (sf.LibsndfileError, RuntimeError, ValueError) as err:
                 raise MediaError(f"{self.path}: not a readable audio file (corrupt or not {self.path.suffix[1:]}): {err}") from None
             self.sample_rate, self.channels = int(info.samplerate), int(info.channels)
+            self.seconds = info.frames / max(self.sample_rate, 1)  # as the header says; scan() counts
         else:
-            stream = probe(self.path)["audio"]
+            info = probe(self.path)
+            stream, self.seconds = info["audio"], info["duration"] if math.isfinite(info["duration"]) else 0.0
             if stream is None:
                 raise MediaError(f"{self.path}: has no audio track")
             self.sample_rate, self.channels = int(stream.get("sample_rate") or 0), int(stream.get("channels") or 0)
@@ -184,15 +186,21 @@ class AudioFile:
                                    start=start / self.sample_rate, seconds=(end - start) / self.sample_rate)
         return torch.from_numpy(_collect(parts, self.channels)[:, : end - start])
 
-    def scan(self) -> "AudioStats":
-        """Decode the whole file once (cached): its length and peak; MediaError if unusable."""
+    def scan(self, progress: bool = False) -> "AudioStats":
+        """Decode the whole file once (cached): its length and peak; MediaError if unusable.
+        ``progress``: a bar in seconds of audio (a long compressed file takes a while to decode)."""
         if self._stats is None:
+            from tqdm import tqdm
+
             frames, peak = 0, 0.0
-            for block in self.blocks():
-                if not torch.isfinite(block).all():
-                    raise MediaError(f"{self.path}: contains NaN or Inf samples")
-                frames += block.shape[-1]
-                peak = max(peak, float(block.abs().max()))
+            with tqdm(total=round(self.seconds), unit="s", desc=f"checking {self.path.name}", disable=not progress,
+                      bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s") as bar:
+                for block in self.blocks():
+                    if not torch.isfinite(block).all():
+                        raise MediaError(f"{self.path}: contains NaN or Inf samples")
+                    frames += block.shape[-1]
+                    peak = max(peak, float(block.abs().max()))
+                    bar.update(block.shape[-1] / self.sample_rate)
             if frames == 0:
                 raise MediaError(f"{self.path}: contains no audio samples (zero length)")
             self._stats = AudioStats(frames, peak)

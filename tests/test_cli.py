@@ -132,3 +132,18 @@ def test_spans_and_classify_print_results():
     scores = [float(line.split()[0]) for line in proc.stdout.strip().splitlines()]
     assert scores == sorted(scores, reverse=True)
     assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
+
+
+def test_a_long_compressed_input_shows_progress_while_checked_and_separated(tmp_path):
+    mix, rate = sf.read(EXAMPLE / "mixture.flac", dtype="float32")
+    long = np.tile(mix, int(40 * rate / len(mix)) + 1)[: 40 * rate]  # over the 30 s that turn the bars on
+    sf.write(tmp_path / "long.wav", long, rate)
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "long.wav"), str(tmp_path / "long.mp3")], check=True)
+    proc = run("separate", tmp_path / "long.mp3", "--text", "a woman speaking", "-o", tmp_path / "sep")
+    assert proc.returncode == 0, proc.stderr
+    assert "checking long.mp3" in proc.stderr and "separating" in proc.stderr
+    target = sf.read(tmp_path / "sep" / "separator-small" / "long" / "a-woman-speaking.wav", dtype="float32")[0]
+    assert abs(len(target) - len(long)) < 2000  # mp3 pads a little
+    quiet = run("separate", tmp_path / "long.mp3", "--text", "a woman speaking", "-o", tmp_path / "sep", "--force",
+                "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
