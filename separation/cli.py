@@ -12,9 +12,13 @@ from soundsift.errors import SoundSiftError
 
 PROGRESS_SECONDS = 30.0  # show a progress bar for inputs longer than this
 ABSENT_PRESENCE = 0.5    # below this presence probability the CLI says the prompted sound was not found
+# Output encodings: float wav keeps the stems exact (they add up to the input to float precision);
+# the integer ones are smaller but clip at full scale and add quantisation noise.
+FORMATS = {"float32": (".wav", "FLOAT"), "int16": (".wav", "PCM_16"), "int24": (".wav", "PCM_24"),
+           "flac": (".flac", "PCM_24")}
 
 
-def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> list[Path]:
+def output_paths(out_dir: Path, model: str, track: str, prompts: list[str], suffix: str = ".wav") -> list[Path]:
     from soundsift.io import slug
 
     names, paths = set(), []
@@ -23,8 +27,8 @@ def output_paths(out_dir: Path, model: str, track: str, prompts: list[str]) -> l
         while name in names or name == "residual":
             name += "-2"
         names.add(name)
-        paths.append(out_dir / model / track / f"{name}.wav")
-    return paths + [out_dir / model / track / "residual.wav"]
+        paths.append(out_dir / model / track / f"{name}{suffix}")
+    return paths + [out_dir / model / track / f"residual{suffix}"]
 
 
 def click_name(click: tuple[float, float, float]) -> str:
@@ -33,11 +37,14 @@ def click_name(click: tuple[float, float, float]) -> str:
 
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
-                   clicks: list[str] | None = None) -> list[Path]:
+                   clicks: list[str] | None = None, encoding: str = "float32") -> list[Path]:
     from separation.api import DEFAULT_DIR, Separator, parse_span
     from separation.click import click_window_from_file, parse_click
     from soundsift.io import AudioFile, load_audio
 
+    if encoding not in FORMATS:
+        raise SoundSiftError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
+    suffix, subtype = FORMATS[encoding]
     if not inputs:
         raise SoundSiftError("no input file given")
     span_list = [parse_span(s) for s in spans or []]
@@ -53,7 +60,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     prompts = (list(text or []) + (["audio-query"] if query else []) + [click_name(c) for c in click_list]
                + ([] if text or query or click_list else ["span-query"]))
     name = Path(model).name if model else DEFAULT_DIR.name
-    plans = [output_paths(Path(out_dir), name, source.path.stem, prompts) for source in sources]
+    plans = [output_paths(Path(out_dir), name, source.path.stem, prompts, suffix) for source in sources]
     if not force:  # before loading the model: refusing should be quick
         for paths in plans:
             for p in paths:
@@ -66,11 +73,15 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         result = sep.separate_stream(source, text=text or None, audio_query=query, spans=span_list or None,
                                      video=source.path if click_list else None, click=click_list or None,
                                      progress=not quiet and seconds > PROGRESS_SECONDS)
-        energy, input_energy = write_stems(paths, result)
+        energy, input_energy, clipped = write_stems(paths, result, subtype)
         written += paths
         if not quiet:
             for p in paths:
                 print(os.fspath(p))
+            for p, n in zip(paths, clipped):
+                if n:
+                    print(f"note: {n} samples of {p.name} were clipped at full scale ({encoding}); "
+                          f"float32 keeps them", file=sys.stderr)
             for prompt, p, stem_energy in zip(result.prompts, result.presence or [], energy):
                 if p < ABSENT_PRESENCE:
                     level = 10 * math.log10((stem_energy + 1e-20) / (input_energy + 1e-20))
@@ -79,20 +90,22 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     return written
 
 
-def write_stems(paths: list[Path], result) -> tuple[list[float], float]:
+def write_stems(paths: list[Path], result, subtype: str = "FLOAT") -> tuple[list[float], float, list[int]]:
     """Write every target and the residual of a ``StreamedSeparation`` block by block into temp files,
     renamed together at the end (so a failure leaves no stem of the track); returns the targets'
-    energies and the input's."""
+    energies, the input's, and per file how many samples an integer ``subtype`` clipped."""
     from soundsift.io import open_audio_writer
 
-    energy, input_energy = [0.0] * len(result.prompts), 0.0
+    energy, input_energy, clipped = [0.0] * len(result.prompts), 0.0, [0] * len(paths)
+    integer = subtype != "FLOAT"
     with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(open_audio_writer(p, result.sample_rate, result.channels, overwrite=True))
+        writers = [stack.enter_context(open_audio_writer(p, result.sample_rate, result.channels, subtype, overwrite=True))
                    for p in paths]
         for targets, residual in result.blocks():
-            for k, (write, stem) in enumerate(zip(writers, targets)):
-                write(stem)
-                energy[k] += float(stem.pow(2).sum())
-            writers[-1](residual)
+            for k, stem in enumerate([*targets, residual]):
+                if integer:  # libsndfile clips an integer encoding at full scale: count what it cuts
+                    clipped[k] += int((stem.abs() > 1.0).sum())
+                writers[k](stem)
+            energy = [e + float(t.pow(2).sum()) for e, t in zip(energy, targets)]
             input_energy += float((residual + targets.sum(0)).pow(2).sum())
-    return energy, input_energy
+    return energy, input_energy, clipped

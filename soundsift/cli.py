@@ -61,7 +61,7 @@ def _separate(args: argparse.Namespace) -> None:
     from separation.cli import separate_files
 
     separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
-                   model=args.model, quiet=args.quiet)
+                   model=args.model, quiet=args.quiet, encoding=args.format)
 
 
 def _eval_separation(args: argparse.Namespace) -> None:
@@ -111,6 +111,9 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
     s.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
     s.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    s.add_argument("--format", default="float32", choices=["float32", "int16", "int24", "flac"],
+                   help="stem encoding: float32 wav (default: exact, stems add up to the input), int16/int24 wav, "
+                        "or 24-bit flac (smaller; clipped at full scale)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_separate)
 

@@ -147,3 +147,25 @@ def test_a_long_compressed_input_shows_progress_while_checked_and_separated(tmp_
     quiet = run("separate", tmp_path / "long.mp3", "--text", "a woman speaking", "-o", tmp_path / "sep", "--force",
                 "--quiet")
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_integer_and_flac_outputs_clip_at_full_scale_and_say_so(tmp_path):
+    mix, rate = sf.read(EXAMPLE / "mixture.flac", dtype="float32")
+    loud = mix * (1.6 / np.abs(mix).max())  # a float wav past full scale
+    sf.write(tmp_path / "loud.wav", loud, rate, subtype="FLOAT")
+    proc = run("separate", tmp_path / "loud.wav", "--text", "a woman speaking", "--format", "flac", "-o", tmp_path / "sep")
+    assert proc.returncode == 0, proc.stderr
+    paths = [Path(p) for p in proc.stdout.split()]
+    assert [p.name for p in paths] == ["a-woman-speaking.flac", "residual.flac"]
+    assert sf.info(paths[0]).subtype == "PCM_24" and sf.info(paths[0]).samplerate == rate
+    assert "clipped at full scale" in proc.stderr
+    stems = [sf.read(p, dtype="float32")[0] for p in paths]
+    assert all(np.abs(s).max() <= 1.0 for s in stems)
+    float_run = run("separate", tmp_path / "loud.wav", "--text", "a woman speaking", "-o", tmp_path / "sep", "--quiet")
+    exact = [sf.read(p.with_suffix(".wav"), dtype="float32")[0] for p in paths]  # float32 wav beside them
+    np.testing.assert_allclose(sum(exact), loud, atol=1e-5)
+    inside = np.abs(exact[0]) < 0.99
+    np.testing.assert_allclose(stems[0][inside], exact[0][inside], atol=1e-6)  # 24-bit: same stem where unclipped
+    assert float_run.returncode == 0
+    bad = run("separate", tmp_path / "loud.wav", "--text", "a", "--format", "mp3", "-o", tmp_path / "sep")
+    assert bad.returncode != 0 and "invalid choice" in bad.stderr

@@ -250,8 +250,8 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
         stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5)
         assert stream.prompts == texts and stream.presence is None  # known once the stream has ended
         paths = [tmp_path / "violin.wav", tmp_path / "man.wav", tmp_path / "residual.wav"]
-        energy, input_energy = write_stems(paths, stream)
-        assert len(stream.presence) == 2
+        energy, input_energy, clipped = write_stems(paths, stream)
+        assert len(stream.presence) == 2 and clipped == [0, 0, 0]
         stems = [torch.from_numpy(sf.read(p, dtype="float32", always_2d=True)[0].T) for p in paths]
         for got, want in zip(stems, list(ref) + [wave - ref.sum(0)]):
             assert got.shape == wave.shape and torch.allclose(got, want, atol=1e-5)
