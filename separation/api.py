@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,7 +231,7 @@ class StreamedSeparation:
         input read once, resampled to the net's rate, separated and resampled back a block at a time;
         the residual is the input minus the targets (so stems add up to it)."""
         rate, total, k = self.sample_rate, self.frames, len(self.prompts)
-        held = []  # input blocks read but not yet matched by targets (a segment and a filter margin's worth)
+        held = deque()  # input blocks read but not yet matched by targets (about a segment and two resampler blocks)
 
         def read():
             for block in self.audio.blocks():
@@ -242,10 +243,10 @@ class StreamedSeparation:
             while got < n:
                 if not held:
                     raise SoundSiftError(f"{getattr(self.audio, 'path', 'input')}: changed while being read")
-                block = held.pop(0)
+                block = held.popleft()
                 parts.append(block[:, : n - got])
                 if block.shape[-1] > n - got:
-                    held.insert(0, block[:, n - got:])
+                    held.appendleft(block[:, n - got:])
                 got += parts[-1].shape[-1]
             return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
