@@ -175,22 +175,30 @@ class Separator:
             if sample_rate is None:
                 raise SoundSiftError("a wave needs its sample_rate")
             audio = AudioTensor(_as_wave(audio), sample_rate)
-        stats = audio.scan()
-        if stats.peak < SILENCE_PEAK:
-            raise SoundSiftError("input is silent: nothing to separate")
-        duration = stats.frames / audio.sample_rate
-        if duration > MAX_SECONDS:
-            raise SoundSiftError(f"input is {duration / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
-        for sign, start, end in spans or []:
-            if sign not in ("+", "-"):
-                raise SoundSiftError(f"span sign must be + or -, got {sign!r}")
-            if not 0 <= start < end <= duration + 1e-6:
-                raise SoundSiftError(f"span {sign}{start}:{end} is outside the input (0 to {duration:.2f} s)")
+        stats = check_input(audio, spans)
         queries, prompts = self.queries(audio, text, audio_query, spans, video, click)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, prompts)
+
+
+def check_input(audio, spans=None):
+    """The checks every input gets before anything is written: decodable, finite, not silent, not
+    absurdly long, spans inside it. Returns its ``AudioStats``."""
+    name = f"{audio.path}: " if isinstance(audio, AudioFile) else ""
+    stats = audio.scan()
+    if stats.peak < SILENCE_PEAK:
+        raise SoundSiftError(f"{name}input is silent: nothing to separate")
+    duration = stats.frames / audio.sample_rate
+    if duration > MAX_SECONDS:
+        raise SoundSiftError(f"{name}input is {duration / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
+    for sign, start, end in spans or []:
+        if sign not in ("+", "-"):
+            raise SoundSiftError(f"span sign must be + or -, got {sign!r}")
+        if not 0 <= start < end <= duration + 1e-6:
+            raise SoundSiftError(f"{name}span {sign}{start}:{end} is outside the input (0 to {duration:.2f} s)")
+    return stats
 
 
 def _as_wave(wave) -> torch.Tensor:

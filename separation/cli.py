@@ -38,7 +38,7 @@ def click_name(click: tuple[float, float, float]) -> str:
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
                    clicks: list[str] | None = None, encoding: str = "float32") -> list[Path]:
-    from separation.api import DEFAULT_DIR, Separator, parse_span
+    from separation.api import DEFAULT_DIR, Separator, check_input, parse_span
     from separation.click import click_window_from_file, parse_click
     from soundsift.io import AudioFile, load_audio
 
@@ -54,6 +54,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     sources = [AudioFile(path) for path in inputs]
     for source in sources:  # fail on any bad input before writing anything: one decoding pass, a block at a time
         source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
+        check_input(source, span_list)
         for c in click_list:  # a click needs a video track and must land inside its frames
             click_window_from_file(source.path, c)
     query = load_audio(audio_query) if audio_query else None

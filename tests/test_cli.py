@@ -90,13 +90,14 @@ def _nan_wav(path):
 
 @pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
                                   "span-outside", "corrupt", "click-outside", "click-late", "click-no-video",
-                                  "bad-click"])
+                                  "bad-click", "second-silent", "second-short-for-span"])
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     out = tmp_path / "sep"
     good = EXAMPLE / "mixture.flac"
     (tmp_path / "empty.wav").write_bytes(b"")
     (tmp_path / "corrupt.mp3").write_bytes(b"ID3" + bytes(range(256)) * 20)
     sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
+    sf.write(tmp_path / "short.wav", 0.1 * np.sin(np.arange(16000, dtype=np.float32) / 5), 16000)
     args = {
         "missing": [tmp_path / "nope.wav", "--text", "a violin"],
         "empty": [tmp_path / "empty.wav", "--text", "a violin"],
@@ -111,12 +112,17 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         "click-late": [EXAMPLE / "scene.mp4", "--click", "60:20:20"],
         "click-no-video": [good, "--click", "1:20:20"],
         "bad-click": [EXAMPLE / "scene.mp4", "--click", "20,20"],
+        # several inputs: a bad later one stops the run before the good first one is written
+        "second-silent": [good, tmp_path / "silent.wav", "--text", "a violin"],
+        "second-short-for-span": [good, tmp_path / "short.wav", "--text", "a violin", "--span", "+2:3"],
     }[case]
     proc = run("separate", *args, "-o", out)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("soundsift: error:"), proc.stderr
     assert not out.exists()
+    if case.startswith("second"):
+        assert str(args[1]) in lines[0]  # the line names the file
 
 
 def test_spans_and_classify_print_results():
