@@ -62,6 +62,11 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                + ([] if text or query or click_list else ["span-query"]))
     name = Path(model).name if model else DEFAULT_DIR.name
     plans = [output_paths(Path(out_dir), name, source.path.stem, prompts, suffix) for source in sources]
+    folders = [paths[0].parent for paths in plans]
+    for i, folder in enumerate(folders):
+        if folder in folders[:i]:
+            raise SoundSiftError(f"{inputs[folders.index(folder)]} and {inputs[i]} would both write to {folder}: "
+                                 "rename one, or run them separately with different -o")
     if not force:  # before loading the model: refusing should be quick
         for paths in plans:
             for p in paths:

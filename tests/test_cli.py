@@ -90,7 +90,7 @@ def _nan_wav(path):
 
 @pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
                                   "span-outside", "corrupt", "click-outside", "click-late", "click-no-video",
-                                  "bad-click", "second-silent", "second-short-for-span"])
+                                  "bad-click", "second-silent", "second-short-for-span", "same-name"])
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     out = tmp_path / "sep"
     good = EXAMPLE / "mixture.flac"
@@ -98,6 +98,8 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     (tmp_path / "corrupt.mp3").write_bytes(b"ID3" + bytes(range(256)) * 20)
     sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
     sf.write(tmp_path / "short.wav", 0.1 * np.sin(np.arange(16000, dtype=np.float32) / 5), 16000)
+    (tmp_path / "other").mkdir()
+    sf.write(tmp_path / "other" / "mixture.wav", 0.1 * np.sin(np.arange(16000, dtype=np.float32) / 5), 16000)
     args = {
         "missing": [tmp_path / "nope.wav", "--text", "a violin"],
         "empty": [tmp_path / "empty.wav", "--text", "a violin"],
@@ -115,13 +117,14 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         # several inputs: a bad later one stops the run before the good first one is written
         "second-silent": [good, tmp_path / "silent.wav", "--text", "a violin"],
         "second-short-for-span": [good, tmp_path / "short.wav", "--text", "a violin", "--span", "+2:3"],
+        "same-name": [good, tmp_path / "other" / "mixture.wav", "--text", "a violin"],  # one output folder
     }[case]
     proc = run("separate", *args, "-o", out)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("soundsift: error:"), proc.stderr
     assert not out.exists()
-    if case.startswith("second"):
+    if case.startswith("second") or case == "same-name":
         assert str(args[1]) in lines[0]  # the line names the file
 
 
