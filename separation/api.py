@@ -22,6 +22,7 @@ CLICK_TEMPERATURE = 0.1   # softmax temperature over cosine similarities for cli
 CLICK_PRESENCE_WEIGHT = 2.0
 CLICK_CONTEXT_SECONDS = 8.0  # the stretch of mixture, centred on the click, that the gate listens to
 CLICK_CANDIDATES = 2  # all 27 classes: 86 % right, but clicks on silent objects leaked 62 % of the time (24 % without)
+MIN_SECONDS = 0.1  # the network's STFT needs more than half a window (32 ms); shorter is no recording to separate
 MAX_SECONDS = 4 * 3600  # files stream in flat memory, but separate() holds every stem: refuse absurd inputs early
 
 
@@ -193,6 +194,8 @@ def check_input(audio, spans=None):
     duration = stats.frames / audio.sample_rate
     if duration > MAX_SECONDS:
         raise SoundSiftError(f"{name}input is {duration / 3600:.1f} h long; the limit is {MAX_SECONDS // 3600} h")
+    if duration < MIN_SECONDS:
+        raise SoundSiftError(f"{name}input is {duration * 1000:.0f} ms long; the shortest it separates is {MIN_SECONDS:g} s")
     for sign, start, end in spans or []:
         if sign not in ("+", "-"):
             raise SoundSiftError(f"span sign must be + or -, got {sign!r}")

@@ -90,7 +90,7 @@ def _nan_wav(path):
 
 @pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
                                   "span-outside", "corrupt", "click-outside", "click-late", "click-no-video",
-                                  "bad-click", "second-silent", "second-short-for-span", "same-name"])
+                                  "bad-click", "second-silent", "second-short-for-span", "same-name", "too-short"])
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     out = tmp_path / "sep"
     good = EXAMPLE / "mixture.flac"
@@ -98,6 +98,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
     (tmp_path / "corrupt.mp3").write_bytes(b"ID3" + bytes(range(256)) * 20)
     sf.write(tmp_path / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
     sf.write(tmp_path / "short.wav", 0.1 * np.sin(np.arange(16000, dtype=np.float32) / 5), 16000)
+    sf.write(tmp_path / "blip.wav", 0.1 * np.sin(np.arange(300, dtype=np.float32) / 3), 44100)  # 7 ms
     (tmp_path / "other").mkdir()
     sf.write(tmp_path / "other" / "mixture.wav", 0.1 * np.sin(np.arange(16000, dtype=np.float32) / 5), 16000)
     args = {
@@ -117,6 +118,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         # several inputs: a bad later one stops the run before the good first one is written
         "second-silent": [good, tmp_path / "silent.wav", "--text", "a violin"],
         "second-short-for-span": [good, tmp_path / "short.wav", "--text", "a violin", "--span", "+2:3"],
+        "too-short": [tmp_path / "blip.wav", "--text", "a violin"],
         "same-name": [good, tmp_path / "other" / "mixture.wav", "--text", "a violin"],  # one output folder
     }[case]
     proc = run("separate", *args, "-o", out)
