@@ -182,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     except SoundSiftError as err:
         print(f"soundsift: error: {err}", file=sys.stderr)
         return 1
+    except OSError as err:  # the machine's side (disk full, permissions): one line, not a traceback
+        print(f"soundsift: error: {err.filename + ': ' if err.filename else ''}{err.strerror or err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("soundsift: interrupted", file=sys.stderr)
         return 130

@@ -377,8 +377,11 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = False):
     path = Path(path)
     if path.exists() and not overwrite:
         raise MediaError(f"{path}: already exists (use --force to overwrite)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    except OSError as err:
+        raise MediaError(f"{path.parent}: cannot write there ({err.strerror or err})") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -429,7 +432,11 @@ def open_audio_writer(path: str | os.PathLike, sample_rate: int, channels: int, 
                 block = block.astype(np.float32, copy=False)
                 if not np.isfinite(block).all():
                     raise MediaError(f"{path}: refusing to write NaN/Inf samples")
-            f.write(np.ascontiguousarray(block.T))
+            try:
+                f.write(np.ascontiguousarray(block.T))
+            except sf.LibsndfileError as err:  # libsndfile says only "System error." when the disk is full
+                free = shutil.disk_usage(path.parent).free / 2**20
+                raise MediaError(f"{path}: writing failed ({err.error_string.rstrip('.')}; {free:.0f} MB free there)") from None
 
         yield write
 

@@ -180,3 +180,12 @@ def test_integer_and_flac_outputs_clip_at_full_scale_and_say_so(tmp_path):
     assert float_run.returncode == 0
     bad = run("separate", tmp_path / "loud.wav", "--text", "a", "--format", "mp3", "-o", tmp_path / "sep")
     assert bad.returncode != 0 and "invalid choice" in bad.stderr
+
+
+def test_an_output_folder_that_cannot_be_made_gives_one_line(tmp_path):
+    (tmp_path / "taken").write_text("a file where the output folder should go")
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a piano", "-o", tmp_path / "taken")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write there" in lines[0], proc.stderr
+    assert (tmp_path / "taken").read_text().startswith("a file")
