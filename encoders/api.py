@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from soundsift.errors import SoundSiftError
-from soundsift.io import resample
+from soundsift.io import resample, resample_stream
 from soundsift.timeline import runs
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
@@ -99,6 +99,30 @@ class PEAVEncoder:
             if b - a < MIN_SECONDS * self.sample_rate and parts:
                 break  # a short tail adds nothing a whole window did not
             parts.append(self.backend.embed_audio(mono[:, a:b]) * (b - a))
+        return F.normalize(torch.stack(parts).sum(0), dim=-1)
+
+    @torch.no_grad()
+    def embed_audio_file(self, audio) -> torch.Tensor:
+        """``embed_audio`` of a :class:`soundsift.io.AudioFile`, decoded and embedded a window at a time:
+        an example sound may be a whole recording, and it is never held whole."""
+        frames = audio.scan().frames
+        if frames < MIN_SECONDS * audio.sample_rate:
+            raise SoundSiftError(f"audio is too short ({frames / audio.sample_rate:.3f} s; need {MIN_SECONDS} s)")
+        size = int(WINDOW_SECONDS * self.sample_rate)
+        mono = resample_stream((b.mean(0, keepdim=True) for b in audio.blocks()), audio.sample_rate, self.sample_rate)
+        parts, pending, peak = [], torch.zeros(1, 0), 0.0
+        for block in mono:
+            pending = torch.cat([pending, block], dim=-1)
+            while pending.shape[-1] >= size:
+                parts.append(self.backend.embed_audio(pending[:, :size]) * size)
+                peak = max(peak, float(pending[:, :size].abs().max()))
+                pending = pending[:, size:]
+        if pending.shape[-1] and (pending.shape[-1] >= MIN_SECONDS * self.sample_rate or not parts):
+            parts.append(self.backend.embed_audio(pending) * pending.shape[-1])
+        if pending.shape[-1]:
+            peak = max(peak, float(pending.abs().max()))
+        if peak < SILENCE_PEAK:
+            raise SoundSiftError("audio is silent: nothing to embed")
         return F.normalize(torch.stack(parts).sum(0), dim=-1)
 
     @torch.no_grad()

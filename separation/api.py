@@ -120,8 +120,12 @@ class Separator:
             embs.append(self.encoder.embed_text(texts))
             prompts += [t.strip() for t in texts]
         if audio_query is not None:
-            q_wave, q_rate = audio_query
-            embs.append(self.encoder.embed_audio(q_wave, q_rate))
+            if isinstance(audio_query, (str, Path, AudioFile)):  # a file: embedded a window at a time
+                embs.append(self.encoder.embed_audio_file(AudioFile(audio_query) if isinstance(audio_query, (str, Path))
+                                                          else audio_query))
+            else:
+                q_wave, q_rate = audio_query
+                embs.append(self.encoder.embed_audio(q_wave, q_rate))
             prompts.append("audio-query")
         if click is not None:
             clicks = [click] if isinstance(click[0], (int, float)) else list(click)

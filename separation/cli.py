@@ -40,7 +40,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                    clicks: list[str] | None = None, encoding: str = "float32") -> list[Path]:
     from separation.api import DEFAULT_DIR, Separator, check_input, parse_span
     from separation.click import click_window_from_file, parse_click
-    from soundsift.io import AudioFile, load_audio
+    from soundsift.io import AudioFile
 
     if encoding not in FORMATS:
         raise SoundSiftError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
@@ -57,7 +57,9 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         check_input(source, span_list)
         for c in click_list:  # a click needs a video track and must land inside its frames
             click_window_from_file(source.path, c)
-    query = load_audio(audio_query) if audio_query else None
+    query = AudioFile(audio_query) if audio_query else None
+    if query is not None:
+        query.scan()
     prompts = (list(text or []) + (["audio-query"] if query else []) + [click_name(c) for c in click_list]
                + ([] if text or query or click_list else ["span-query"]))
     name = Path(model).name if model else DEFAULT_DIR.name

@@ -64,6 +64,24 @@ def test_long_audio_is_embedded_in_windows(tiny_encoder):
     assert emb.shape == (1, tiny_encoder.embed_dim) and torch.isfinite(emb).all()
 
 
+@pytest.mark.parametrize("seconds", [23.0, 20.1, 4.0])  # a tail of 3 s, a tail too short to count, no whole window
+def test_an_audio_file_is_embedded_a_window_at_a_time_as_if_whole(tiny_encoder, tmp_path, monkeypatch, seconds):
+    import soundfile as sf
+
+    import soundsift.io as io
+
+    wave = noise(seconds=seconds, rate=44100, channels=2, seed=3)
+    sf.write(tmp_path / "example.wav", wave.T.numpy(), 44100, subtype="FLOAT")
+    whole = tiny_encoder.embed_audio(wave, 44100)
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 30000)  # blocks and resampler edges unrelated to the 10 s windows
+    monkeypatch.setattr(io, "RESAMPLE_BLOCK_SECONDS", 1.3)
+    streamed = tiny_encoder.embed_audio_file(io.AudioFile(tmp_path / "example.wav"))
+    assert torch.allclose(streamed, whole, atol=1e-5)
+    sf.write(tmp_path / "quiet.wav", (wave * 1e-6).T.numpy(), 44100, subtype="FLOAT")
+    with pytest.raises(SoundSiftError, match="silent"):
+        tiny_encoder.embed_audio_file(io.AudioFile(tmp_path / "quiet.wav"))
+
+
 def test_frame_scores_and_spans(tiny_encoder):
     wave = noise(seconds=2.0)
     scores = tiny_encoder.frame_scores(wave, 16000, ["a violin", "drums"])
