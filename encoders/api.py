@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from soundsift.errors import SoundSiftError
-from soundsift.io import resample, resample_stream
+from soundsift.resample import resample, resample_stream
 from soundsift.timeline import runs
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"

@@ -11,7 +11,8 @@ import torch
 from separation.apply import SegmentStream, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
 from soundsift.errors import SoundSiftError
-from soundsift.io import AudioFile, AudioTensor, resample, resample_stream, resampled_length
+from soundsift.io import AudioFile, AudioTensor
+from soundsift.resample import resample, resample_stream, resampled_length
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
 SILENCE_PEAK = 1e-5

@@ -69,12 +69,13 @@ def test_an_audio_file_is_embedded_a_window_at_a_time_as_if_whole(tiny_encoder, 
     import soundfile as sf
 
     import soundsift.io as io
+    import soundsift.resample as resampling
 
     wave = noise(seconds=seconds, rate=44100, channels=2, seed=3)
     sf.write(tmp_path / "example.wav", wave.T.numpy(), 44100, subtype="FLOAT")
     whole = tiny_encoder.embed_audio(wave, 44100)
     monkeypatch.setattr(io, "BLOCK_FRAMES", 30000)  # blocks and resampler edges unrelated to the 10 s windows
-    monkeypatch.setattr(io, "RESAMPLE_BLOCK_SECONDS", 1.3)
+    monkeypatch.setattr(resampling, "RESAMPLE_BLOCK_SECONDS", 1.3)
     streamed = tiny_encoder.embed_audio_file(io.AudioFile(tmp_path / "example.wav"))
     assert torch.allclose(streamed, whole, atol=1e-5)
     sf.write(tmp_path / "quiet.wav", (wave * 1e-6).T.numpy(), 44100, subtype="FLOAT")

@@ -149,7 +149,7 @@ def test_written_files_get_the_usual_permissions(tmp_path):
 def test_resampling_a_stream_equals_the_whole_signal(orig, new):
     import torchaudio.functional as AF
 
-    from soundsift.io import StreamResampler, resample_blocks
+    from soundsift.resample import StreamResampler, resample_blocks
 
     gen = torch.Generator().manual_seed(0)
     wave = torch.randn(2, orig + 7, generator=gen)

@@ -234,6 +234,7 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
     import torchaudio.functional as AF
 
     import soundsift.io as io
+    import soundsift.resample as resampling
     from separation.cli import write_stems
 
     wave = chord(3.0, rate=44100, channels=2)
@@ -245,7 +246,7 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
     sf.write(tmp_path / "in.wav", wave.T.numpy(), 44100, subtype="FLOAT")
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(tmp_path / "in.wav"), "-c:a", "pcm_f32le", str(tmp_path / "in.mka")],
                    check=True)
-    monkeypatch.setattr(io, "RESAMPLE_BLOCK_SECONDS", 0.1)  # 30 resampler blocks,
+    monkeypatch.setattr(resampling, "RESAMPLE_BLOCK_SECONDS", 0.1)  # 30 resampler blocks,
     monkeypatch.setattr(io, "BLOCK_FRAMES", 5000)  # 27 input blocks, 8 segments: none aligned with another
     for source in (wave, tmp_path / "in.wav", tmp_path / "in.mka"):  # in memory, read by libsndfile, by ffmpeg
         stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5)

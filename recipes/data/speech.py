@@ -82,7 +82,7 @@ def speak(text: str, voice: str, speed: int, pitch: int) -> tuple[np.ndarray, in
 def speech_clip(gender: str, split: str, segments, duration: float, sample_rate: int,
                 rng: np.random.Generator, variant: str = "default"):
     """Fill each active segment with utterances of one speaker; returns (wave, attributes)."""
-    from soundsift.io import resample
+    from soundsift.resample import resample
     import torch
 
     languages = list(LANG_WEIGHTS)
