@@ -4,7 +4,8 @@ Audio comes back as float32 ``[channels, samples]`` tensors, video as uint8 ``[T
 wav/flac/ogg go through libsndfile (soundfile); every other container (mp3, m4a, mp4, mkv,
 webm, ...) is decoded by the ffmpeg binary, which torchaudio 2.9 would need anyway (via
 torchcodec) and which keeps decoding identical across formats.
-Writes are atomic: a temp file in the target folder, then ``os.replace``.
+Long inputs are read a block at a time through :class:`AudioFile` (``load_audio`` reads a file
+whole). Writes are atomic: a temp file in the target folder, then ``os.replace``.
 """
 
 from __future__ import annotations
