@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from tqdm import tqdm
 
+from soundsift.errors import SoundSiftError
+
 FRAME_SECONDS = 0.04  # span tracks are on the encoders' 40 ms grid
 
 
@@ -90,7 +92,9 @@ class SegmentStream:
         for i, start in enumerate(tqdm(self.starts, desc="separating", unit="segment", disable=not self.progress)):
             end = start + self.size
             while pending is None or done + pending.shape[-1] < end:
-                block = next(blocks)
+                block = next(blocks, None)
+                if block is None:
+                    raise SoundSiftError("the input ended before its length said (changed while being read?)")
                 pending = block if pending is None else torch.cat([pending, block], dim=-1)
             est = self._segment(pending[:, start - done: end - done], start)
             if out is None:

@@ -271,3 +271,11 @@ def test_bench_separates_a_file_and_reports_its_format(tmp_path):
     row = child(str(path), None)
     assert row["seconds"] == pytest.approx(3.0) and (row["rate"], row["channels"]) == (22050, 2)
     assert row["x_realtime"] > 0 and row["peak_rss_mb"] > 100
+
+
+def test_a_stream_that_ends_early_is_a_clear_error():
+    from separation.apply import SegmentStream
+
+    stream = SegmentStream(constant_mask_net(20.0), torch.randn(1, 64), 3 * 16000, segment=1.0)
+    with pytest.raises(SoundSiftError, match="ended before"):
+        list(stream.run([chord(1.0)]))  # a file that shrank between the check and the separation
