@@ -35,22 +35,23 @@ def _eval_encoders(args: argparse.Namespace) -> None:
 
 
 def _spans(args: argparse.Namespace) -> None:
-    from soundsift.io import load_audio
+    from soundsift.io import load_mono
 
-    wave, rate = load_audio(args.file)
     encoder = _load_encoder(args.model)
+    mono = load_mono(args.file, encoder.sample_rate)  # what the encoder would make of the file, built a block at a time
     for text in args.text:
-        found = encoder.spans(wave, rate, text, threshold=args.threshold)
+        found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold)
         shown = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in found) or "none"
         print(f"{text}: {shown}")
 
 
 def _classify(args: argparse.Namespace) -> None:
-    from soundsift.io import load_audio
+    from soundsift.io import AudioFile
 
-    wave, rate = load_audio(args.file)
+    source = AudioFile(args.file)
+    source.scan()  # a bad file fails before the model loads
     encoder = _load_encoder(args.model)
-    audio = encoder.embed_audio(wave, rate)
+    audio = encoder.embed_audio_file(source)
     texts = encoder.embed_text(args.labels)
     scores = (audio @ texts.T)[0]
     for i in scores.argsort(descending=True).tolist():

@@ -181,3 +181,21 @@ def test_long_audio_is_written_and_read_in_blocks(tmp_path, monkeypatch):
     with pytest.raises(MediaError, match="NaN"):
         save_audio(tmp_path / "b.wav", wave, 16000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+
+
+def test_load_mono_equals_loading_whole_then_downmixing_and_resampling(tmp_path, monkeypatch):
+    import soundsift.io as io
+    import soundsift.resample as resampling
+    from soundsift.io import load_mono
+    from soundsift.resample import resample
+
+    wave = torch.randn(2, 44100 * 3 + 17, generator=torch.Generator().manual_seed(2)) * 0.1
+    path = save_audio(tmp_path / "st.wav", wave, 44100)
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 10000)
+    monkeypatch.setattr(resampling, "RESAMPLE_BLOCK_SECONDS", 0.7)
+    assert torch.allclose(load_mono(path, 16000), resample(wave.mean(0, keepdim=True), 44100, 16000), atol=1e-6)
+    bad = np.zeros(1600, dtype=np.float32)
+    bad[10] = np.nan
+    sf.write(tmp_path / "nan.wav", bad, 16000, subtype="FLOAT")
+    with pytest.raises(MediaError, match="NaN"):
+        load_mono(tmp_path / "nan.wav", 16000)
