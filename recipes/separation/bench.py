@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from soundsift.errors import SoundSiftError
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test" / "test-000001" / "mixture.flac"
 FORMATS = ((16000, 1), (44100, 2))
 
@@ -54,13 +56,18 @@ def make_input(path: Path, seconds: float, rate: int, channels: int) -> Path:
 
 
 def bench(durations=(10, 60, 600), model: str | None = None, formats=FORMATS) -> list[dict]:
+    if any(not seconds >= 1 for seconds in durations):
+        raise SoundSiftError(f"bench durations must be at least 1 s, got {list(durations)}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for rate, channels in formats:
             for seconds in durations:
                 path = make_input(Path(tmp) / "input.wav", seconds, rate, channels)
                 cmd = [sys.executable, "-m", "recipes.separation.bench", str(path)]
-                proc = subprocess.run(cmd + ([model] if model else []), capture_output=True, text=True, check=True)
+                proc = subprocess.run(cmd + ([model] if model else []), capture_output=True, text=True)
+                if proc.returncode != 0:  # the child's own last line says why (a bad --model, say)
+                    last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                    raise SoundSiftError(f"bench case {seconds:g} s at {rate} Hz failed: {last}")
                 rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     return rows
 
@@ -75,4 +82,7 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))
+    try:
+        print(json.dumps(child(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)))
+    except SoundSiftError as err:
+        sys.exit(str(err))
