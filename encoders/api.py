@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from soundsift.errors import SoundSiftError
+from soundsift.errors import SoundSiftError, reading_model
 from soundsift.resample import resample, resample_stream
 from soundsift.timeline import runs
 
@@ -44,15 +44,16 @@ class PEAVEncoder:
         config = path / "config.json"
         if not config.exists():
             raise SoundSiftError(f"{path}: not a model folder (no config.json)")
-        model_type = json.loads(config.read_text()).get("model_type")
-        if model_type == "soundsift_peav":
-            from encoders.modeling import PEAVModel
+        with reading_model(path):
+            model_type = json.loads(config.read_text()).get("model_type")
+            if model_type == "soundsift_peav":
+                from encoders.modeling import PEAVModel
 
-            return cls(NativeBackend(PEAVModel.from_pretrained(path)))
-        if model_type in ("pe_audio", "pe_audio_video"):
-            from encoders.official import OfficialBackend
+                return cls(NativeBackend(PEAVModel.from_pretrained(path)))
+            if model_type in ("pe_audio", "pe_audio_video"):
+                from encoders.official import OfficialBackend
 
-            return cls(OfficialBackend(path))
+                return cls(OfficialBackend(path))
         raise SoundSiftError(f"{path}: unknown model_type {model_type!r}")
 
     def save_pretrained(self, path: str | Path) -> Path:

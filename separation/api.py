@@ -10,7 +10,7 @@ import torch
 
 from separation.apply import SegmentStream, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
-from soundsift.errors import SoundSiftError
+from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import AudioFile, AudioTensor
 from soundsift.resample import resample, resample_stream, resampled_length
 
@@ -64,9 +64,10 @@ class Separator:
         path = Path(path) if path is not None else DEFAULT_DIR
         if not (path / "config.json").exists():
             raise SoundSiftError(f"{path}: not a model folder (no config.json)")
-        net = SeparatorNet.from_pretrained(path)
+        with reading_model(path):
+            net = SeparatorNet.from_pretrained(path)
         if encoder is None:
-            named = ENCODER_DIR.parent / net.config.encoder
+            named = ENCODER_DIR.parent / str(net.config.encoder)
             encoder = PEAVEncoder.from_pretrained(named if named.exists() else path / "encoder")
         if encoder.embed_dim != net.config.query_dim:
             raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")

@@ -189,3 +189,23 @@ def test_an_output_folder_that_cannot_be_made_gives_one_line(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot write there" in lines[0], proc.stderr
     assert (tmp_path / "taken").read_text().startswith("a file")
+
+
+@pytest.mark.parametrize("damage", ["truncated-weights", "bad-config", "other-weights"])
+def test_a_damaged_model_folder_gives_one_line(tmp_path, damage):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(ROOT / "separation" / "pretrained" / "separator-small", model)
+    weights = model / "model.safetensors"
+    if damage == "truncated-weights":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "bad-config":
+        (model / "config.json").write_text("{not json")
+    else:  # a readable file with the wrong tensors in it
+        shutil.copy(ROOT / "encoders" / "pretrained" / "peav-small" / "model.safetensors", weights)
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a piano", "--model", model, "-o", tmp_path / "sep")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not a usable model folder" in lines[0], proc.stderr
+    assert not (tmp_path / "sep").exists()
