@@ -23,6 +23,7 @@ CLICK_TEMPERATURE = 0.1   # softmax temperature over cosine similarities for cli
 CLICK_PRESENCE_WEIGHT = 2.0
 CLICK_CONTEXT_SECONDS = 8.0  # the stretch of mixture, centred on the click, that the gate listens to
 CLICK_CANDIDATES = 2  # all 27 classes: 86 % right, but clicks on silent objects leaked 62 % of the time (24 % without)
+MAX_CHANNELS = 64  # more "channels" than this is a [T, C] array passed the wrong way round
 MIN_SECONDS = 0.1  # the network's STFT needs more than half a window (32 ms); shorter is no recording to separate
 MAX_SECONDS = 4 * 3600  # files stream in flat memory, but separate() holds every stem: refuse absurd inputs early
 
@@ -216,6 +217,9 @@ def _as_wave(wave) -> torch.Tensor:
         wave = wave[None]
     if wave.dim() != 2 or wave.shape[-1] == 0:
         raise SoundSiftError(f"input must be audio [C, T] with samples, got shape {tuple(wave.shape)}")
+    if wave.shape[0] > MAX_CHANNELS:  # soundfile.read and many others give [T, C]
+        raise SoundSiftError(f"input has shape {tuple(wave.shape)}: pass [channels, samples] (transpose a [samples, "
+                             f"channels] array)")
     if not torch.isfinite(wave).all():
         raise SoundSiftError("input contains NaN or Inf samples")
     return wave

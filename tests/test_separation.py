@@ -107,6 +107,7 @@ def test_click_window_boxes_the_clicked_point():
     (dict(wave=torch.full((1, 16000), float("nan")), text="a violin"), "NaN"),
     (dict(wave=torch.zeros(1, 0), text="a violin"), "with samples"),
     (dict(wave=chord(0.05), text="a violin"), "ms long"),
+    (dict(wave=chord(1.0, channels=2).T, text="a violin"), "channels, samples"),
     (dict(wave=chord(1.0), text=""), "empty"),
     (dict(wave=chord(1.0)), "no prompt"),
     (dict(wave=chord(1.0), text="a violin", spans=[("+", 0.5, 3.0)]), "outside"),
