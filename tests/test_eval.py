@@ -73,3 +73,25 @@ def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, 
     assert presence_auc(np.array([0.9, 0.8]), np.array([[0.1, -40.0], [0.85, -9.0]])) == 0.75
     main([str(model), "--data", str(tiny_corpus), "--split", "test", "--limit", "3"])
     assert SeparatorConfig.load(model).presence_sharpness in SHARPNESS
+
+
+def test_long_inputs_join_clips_and_report_every_segment_length(tiny_corpus):
+    from collections import Counter
+
+    import numpy as np
+
+    from recipes.data.build import read_manifest
+    from recipes.separation.long_inputs import evaluate, long_inputs, to_markdown
+    from separation import Separator
+
+    rows = read_manifest(tiny_corpus, "test")
+    cases = long_inputs(rows)
+    assert cases and all(len(group) == 5 for group, _ in cases)  # 6 rows: one group of 5, none of 8
+    group, label = cases[0]
+    counts = Counter(s["label"] for r in group for s in r["sources"] if s["target"])
+    assert counts[label] == max(counts.values())  # the first prompt is the class in most clips
+    result = evaluate(Separator.from_pretrained(), tiny_corpus, "test", segments=(1.0, 8.0), progress=False)
+    assert result["inputs"] == len(cases) and 15 < result["seconds_median"] < 25
+    assert list(result["rows"]) == ["1 s", "8 s", "clip by clip"]
+    assert all(np.isfinite(r["si_sdri_median"]) for r in result["rows"].values())
+    assert to_markdown(result).count("\n| ") == 5  # header, rule and three rows
