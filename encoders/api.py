@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from soundsift.errors import SoundSiftError, reading_model
-from soundsift.resample import resample, resample_stream
+from soundsift.io import mono_blocks
+from soundsift.resample import resample
 from soundsift.timeline import runs
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
@@ -93,14 +94,8 @@ class PEAVEncoder:
 
     @torch.no_grad()
     def embed_audio(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
-        mono = self._audio_batch(wave, sample_rate)
-        size = int(WINDOW_SECONDS * self.sample_rate)
-        parts = []
-        for a, b in windows(mono.shape[-1], size):
-            if b - a < MIN_SECONDS * self.sample_rate and parts:
-                break  # a short tail adds nothing a whole window did not
-            parts.append(self.backend.embed_audio(mono[:, a:b]) * (b - a))
-        return F.normalize(torch.stack(parts).sum(0), dim=-1)
+        embedding, _ = self._embed_windows([self._audio_batch(wave, sample_rate)])
+        return embedding
 
     @torch.no_grad()
     def embed_audio_file(self, audio) -> torch.Tensor:
@@ -109,22 +104,26 @@ class PEAVEncoder:
         frames = audio.scan().frames
         if frames < MIN_SECONDS * audio.sample_rate:
             raise SoundSiftError(f"audio is too short ({frames / audio.sample_rate:.3f} s; need {MIN_SECONDS} s)")
+        embedding, peak = self._embed_windows(mono_blocks(audio, self.sample_rate))
+        if peak < SILENCE_PEAK:
+            raise SoundSiftError("audio is silent: nothing to embed")
+        return embedding
+
+    def _embed_windows(self, blocks) -> tuple[torch.Tensor, float]:
+        """Consecutive mono blocks [B, n] at the model's rate -> (the length-weighted mean of the
+        embeddings of their WINDOW_SECONDS windows, the peak sample). A tail shorter than MIN_SECONDS
+        adds nothing a whole window did not, so it only counts when it is all there is."""
         size = int(WINDOW_SECONDS * self.sample_rate)
-        mono = resample_stream((b.mean(0, keepdim=True) for b in audio.blocks()), audio.sample_rate, self.sample_rate)
-        parts, pending, peak = [], torch.zeros(1, 0), 0.0
-        for block in mono:
-            pending = torch.cat([pending, block], dim=-1)
+        parts, pending, peak = [], None, 0.0
+        for block in blocks:
+            peak = max(peak, float(block.abs().max()))
+            pending = block if pending is None else torch.cat([pending, block], dim=-1)
             while pending.shape[-1] >= size:
                 parts.append(self.backend.embed_audio(pending[:, :size]) * size)
-                peak = max(peak, float(pending[:, :size].abs().max()))
                 pending = pending[:, size:]
         if pending.shape[-1] and (pending.shape[-1] >= MIN_SECONDS * self.sample_rate or not parts):
             parts.append(self.backend.embed_audio(pending) * pending.shape[-1])
-        if pending.shape[-1]:
-            peak = max(peak, float(pending.abs().max()))
-        if peak < SILENCE_PEAK:
-            raise SoundSiftError("audio is silent: nothing to embed")
-        return F.normalize(torch.stack(parts).sum(0), dim=-1)
+        return F.normalize(torch.stack(parts).sum(0), dim=-1), peak
 
     @torch.no_grad()
     def embed_video(self, frames: torch.Tensor, fps: float, masks: torch.Tensor | None = None) -> torch.Tensor:

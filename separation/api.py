@@ -123,9 +123,10 @@ class Separator:
             embs.append(self.encoder.embed_text(texts))
             prompts += [t.strip() for t in texts]
         if audio_query is not None:
-            if isinstance(audio_query, (str, Path, AudioFile)):  # a file: embedded a window at a time
-                embs.append(self.encoder.embed_audio_file(AudioFile(audio_query) if isinstance(audio_query, (str, Path))
-                                                          else audio_query))
+            if isinstance(audio_query, (str, Path)):
+                audio_query = AudioFile(audio_query)
+            if isinstance(audio_query, AudioFile):  # a file: embedded a window at a time
+                embs.append(self.encoder.embed_audio_file(audio_query))
             else:
                 q_wave, q_rate = audio_query
                 embs.append(self.encoder.embed_audio(q_wave, q_rate))
@@ -220,9 +221,7 @@ def _as_wave(wave) -> torch.Tensor:
     if wave.shape[0] > MAX_CHANNELS:  # soundfile.read and many others give [T, C]
         raise SoundSiftError(f"input has shape {tuple(wave.shape)}: pass [channels, samples] (transpose a [samples, "
                              f"channels] array)")
-    if not torch.isfinite(wave).all():
-        raise SoundSiftError("input contains NaN or Inf samples")
-    return wave
+    return wave  # finite and audible: AudioTensor.scan checks, in check_input
 
 
 @dataclass

@@ -25,7 +25,7 @@ import soundfile as sf
 import torch
 
 from soundsift.errors import MediaError
-from soundsift.resample import resample
+from soundsift.resample import resample, resample_stream
 
 SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".webm", ".mov", ".avi"}
@@ -214,6 +214,7 @@ class AudioTensor:
     def __init__(self, wave: torch.Tensor, sample_rate: int):
         self.wave, self.sample_rate = wave, int(sample_rate)
         self.channels = wave.shape[0]
+        self._stats = None
 
     def blocks(self, block_frames: int | None = None):
         block_frames = block_frames or BLOCK_FRAMES
@@ -224,11 +225,14 @@ class AudioTensor:
         return self.wave[:, start:end]
 
     def scan(self) -> "AudioStats":
-        if self.wave.shape[-1] == 0:
-            raise MediaError("input contains no audio samples (zero length)")
-        if not torch.isfinite(self.wave).all():
-            raise MediaError("input contains NaN or Inf samples")
-        return AudioStats(self.wave.shape[-1], max(float(self.wave.max()), -float(self.wave.min())))
+        """Its length and peak (cached, as for a file: callers ask more than once)."""
+        if self._stats is None:
+            if self.wave.shape[-1] == 0:
+                raise MediaError("input contains no audio samples (zero length)")
+            if not torch.isfinite(self.wave).all():
+                raise MediaError("input contains NaN or Inf samples")
+            self._stats = AudioStats(self.wave.shape[-1], max(float(self.wave.max()), -float(self.wave.min())))
+        return self._stats
 
 
 @dataclass
@@ -237,15 +241,18 @@ class AudioStats:
     peak: float
 
 
+def mono_blocks(audio, sample_rate: int):
+    """An :class:`AudioFile`'s (or :class:`AudioTensor`'s) audio down-mixed and resampled to
+    ``sample_rate``, as consecutive blocks [1, n]."""
+    return resample_stream((block.mean(0, keepdim=True) for block in audio.blocks()), audio.sample_rate, sample_rate)
+
+
 def load_mono(path: str | os.PathLike, sample_rate: int) -> torch.Tensor:
     """A file's audio down-mixed and resampled a block at a time: [1, T] at ``sample_rate``, never
     holding the file itself whole (a 20-min 44.1 kHz stereo file is 423 MB; its 16 kHz mono, 77 MB)."""
-    from soundsift.resample import resample_stream
-
     audio = AudioFile(path)
     audio.scan()
-    mono = (block.mean(0, keepdim=True) for block in audio.blocks())
-    return torch.cat(list(resample_stream(mono, audio.sample_rate, sample_rate)), dim=-1)
+    return torch.cat(list(mono_blocks(audio, sample_rate)), dim=-1)
 
 
 def _load_soundfile(path: Path) -> tuple[np.ndarray, int]:
