@@ -103,10 +103,10 @@ class PEAVEncoder:
         an example sound may be a whole recording, and it is never held whole."""
         frames = audio.scan().frames
         if frames < MIN_SECONDS * audio.sample_rate:
-            raise SoundSiftError(f"audio is too short ({frames / audio.sample_rate:.3f} s; need {MIN_SECONDS} s)")
+            raise SoundSiftError(f"{audio.path}: audio is too short ({frames / audio.sample_rate:.3f} s; need {MIN_SECONDS} s)")
         embedding, peak = self._embed_windows(mono_blocks(audio, self.sample_rate))
         if peak < SILENCE_PEAK:
-            raise SoundSiftError("audio is silent: nothing to embed")
+            raise SoundSiftError(f"{audio.path}: audio is silent: nothing to embed")
         return embedding
 
     def _embed_windows(self, blocks) -> tuple[torch.Tensor, float]:
