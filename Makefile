@@ -1,5 +1,6 @@
 # Set-up is part of every target: a fresh Debian machine needs only `make run` or `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
