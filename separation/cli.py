@@ -81,7 +81,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         result = sep.separate_stream(source, text=text or None, audio_query=query, spans=span_list or None,
                                      video=source.path if click_list else None, click=click_list or None,
                                      progress=not quiet and seconds > PROGRESS_SECONDS)
-        energy, input_energy, clipped = write_stems(paths, result, subtype)
+        energy, clipped = write_stems(paths, result, subtype)
         written += paths
         if not quiet:
             for p in paths:
@@ -92,19 +92,19 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                           f"float32 keeps them", file=sys.stderr)
             for prompt, p, stem_energy in zip(result.prompts, result.presence or [], energy):
                 if p < ABSENT_PRESENCE:
-                    level = 10 * math.log10((stem_energy + 1e-20) / (input_energy + 1e-20))
+                    level = 10 * math.log10((stem_energy + 1e-20) / (source.scan().energy + 1e-20))
                     print(f"note: {prompt!r} does not seem to be in {source.path.name} (presence {p:.2f}); its stem is "
                           f"{-level:.0f} dB below the input", file=sys.stderr)
     return written
 
 
-def write_stems(paths: list[Path], result, subtype: str = "FLOAT") -> tuple[list[float], float, list[int]]:
+def write_stems(paths: list[Path], result, subtype: str = "FLOAT") -> tuple[list[float], list[int]]:
     """Write every target and the residual of a ``StreamedSeparation`` block by block into temp files,
     renamed together at the end (so a failure leaves no stem of the track); returns the targets'
-    energies, the input's, and per file how many samples an integer ``subtype`` clipped."""
+    energies and per file how many samples an integer ``subtype`` clipped."""
     from soundsift.io import open_audio_writer
 
-    energy, input_energy, clipped = [0.0] * len(result.prompts), 0.0, [0] * len(paths)
+    energy, clipped = [0.0] * len(result.prompts), [0] * len(paths)
     integer = subtype != "FLOAT"
     with contextlib.ExitStack() as stack:
         writers = [stack.enter_context(open_audio_writer(p, result.sample_rate, result.channels, subtype, overwrite=True))
@@ -115,5 +115,4 @@ def write_stems(paths: list[Path], result, subtype: str = "FLOAT") -> tuple[list
                     clipped[k] += int((stem.abs() > 1.0).sum())
                 writers[k](stem)
             energy = [e + float(t.pow(2).sum()) for e, t in zip(energy, targets)]
-            input_energy += float((residual + targets.sum(0)).pow(2).sum())
-    return energy, input_energy, clipped
+    return energy, clipped

@@ -188,12 +188,12 @@ class AudioFile:
         return torch.from_numpy(_collect(parts, self.channels)[:, : end - start])
 
     def scan(self, progress: bool = False) -> "AudioStats":
-        """Decode the whole file once (cached): its length and peak; MediaError if unusable.
+        """Decode the whole file once (cached): its length, peak and energy; MediaError if unusable.
         ``progress``: a bar in seconds of audio (a long compressed file takes a while to decode)."""
         if self._stats is None:
             from tqdm import tqdm
 
-            frames, peak = 0, 0.0
+            frames, peak, energy = 0, 0.0, 0.0
             with tqdm(total=round(self.seconds), unit="s", desc=f"checking {self.path.name}", disable=not progress,
                       bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s") as bar:
                 for block in self.blocks():
@@ -201,10 +201,11 @@ class AudioFile:
                         raise MediaError(f"{self.path}: contains NaN or Inf samples")
                     frames += block.shape[-1]
                     peak = max(peak, float(block.abs().max()))
+                    energy += float(torch.linalg.vector_norm(block)) ** 2
                     bar.update(block.shape[-1] / self.sample_rate)
             if frames == 0:
                 raise MediaError(f"{self.path}: contains no audio samples (zero length)")
-            self._stats = AudioStats(frames, peak)
+            self._stats = AudioStats(frames, peak, energy)
         return self._stats
 
 
@@ -225,13 +226,14 @@ class AudioTensor:
         return self.wave[:, start:end]
 
     def scan(self) -> "AudioStats":
-        """Its length and peak (cached, as for a file: callers ask more than once)."""
+        """Its length, peak and energy (cached, as for a file: callers ask more than once)."""
         if self._stats is None:
             if self.wave.shape[-1] == 0:
                 raise MediaError("input contains no audio samples (zero length)")
             if not torch.isfinite(self.wave).all():
                 raise MediaError("input contains NaN or Inf samples")
-            self._stats = AudioStats(self.wave.shape[-1], max(float(self.wave.max()), -float(self.wave.min())))
+            peak = max(float(self.wave.max()), -float(self.wave.min()))  # no full-length abs() copy
+            self._stats = AudioStats(self.wave.shape[-1], peak, float(torch.linalg.vector_norm(self.wave)) ** 2)
         return self._stats
 
 
@@ -239,6 +241,7 @@ class AudioTensor:
 class AudioStats:
     frames: int
     peak: float
+    energy: float  # sum of squares over every channel and sample
 
 
 def mono_blocks(audio, sample_rate: int):
