@@ -14,22 +14,24 @@ setup: debs $(STAMP)
 # machine once ran out of disk installing it): pip's wheel cache is off and apt's .deb cache emptied.
 export PIP_NO_CACHE_DIR := 1
 NEED_GB := 9
+TORCH := torch==2.9.1
 
 debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS) && apt-get clean; }
 
 # torch, torchaudio and torchvision go in first as the set that works on CPU here (see README, Set-up).
 $(STAMP): pyproject.toml
-	@free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ -x $(PY) ] || [ "$$free" -ge $(NEED_GB) ] || \
-		echo "warning: $$free GB free here; a fresh .venv needs about $(NEED_GB) GB, the install may run out of disk" >&2
-	test -x $(PY) || python3 -m venv $(VENV)
+	if [ ! -x $(PY) ]; then \
+		free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(NEED_GB) ] || \
+			echo "warning: $$free GB free here; a fresh .venv needs about $(NEED_GB) GB, the install may run out of disk" >&2; \
+		python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-deps torch==2.9.1
+	$(PY) -m pip install -q --no-deps '$(TORCH)'
 	@# torch's requirements (its CUDA libraries, 4 GB) one at a time: pip would otherwise hold all their
 	@# wheels in its temp folder at once, 2.3 GB more disk at the peak of a fresh install.
 	$(PY) -c "import importlib.metadata as m; print('\n'.join(r for r in m.requires('torch') if 'extra ==' not in r))" | \
 		while read -r req; do $(PY) -m pip install -q "$$req" || exit 1; done
-	$(PY) -m pip install -q torch==2.9.1 'torchaudio==2.9.*' 'torchvision==0.24.*'
+	$(PY) -m pip install -q '$(TORCH)' 'torchaudio==2.9.*' 'torchvision==0.24.*'
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
