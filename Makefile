@@ -10,29 +10,32 @@ DEBS := ffmpeg fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-genera
 
 setup: debs $(STAMP)
 
-# A fresh install needs about 9 GB of disk (the venv is 8 GB, mostly torch's CUDA libraries; a CI
-# machine once ran out of disk installing it): pip's wheel cache is off and apt's .deb cache emptied.
+# torch 2.13.0: on these machines pip takes the CPU build lying on disk (pip's find-links), a 2.4 GB venv
+# in all; elsewhere PyPI's CUDA build (8 GB, its CUDA libraries installed one at a time below, so that pip
+# does not hold all their wheels at once). pip's wheel cache is off and apt's .deb cache emptied: a CI
+# machine once ran out of disk installing the CUDA build.
 export PIP_NO_CACHE_DIR := 1
-NEED_GB := 9
-TORCH := torch==2.9.1
+NEED_GB := 4
+TORCH := torch==2.13.0
+TORCH_SET := $(TORCH) torchaudio==2.11.1 torchvision==0.28.0
 
 debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS) && apt-get clean; }
 
-# torch, torchaudio and torchvision go in first as the set that works on CPU here (see README, Set-up).
+# torch, torchaudio and torchvision go in first as a set that works on CPU here (see README, Set-up).
 $(STAMP): pyproject.toml
 	if [ ! -x $(PY) ]; then \
 		free=$$(df -Pk . | awk 'NR==2 {print int($$4 / 1048576)}'); [ "$$free" -ge $(NEED_GB) ] || \
-			echo "warning: $$free GB free here; a fresh .venv needs about $(NEED_GB) GB, the install may run out of disk" >&2; \
+			echo "warning: $$free GB free here; a fresh .venv needs about $(NEED_GB) GB (9 GB with a CUDA torch), the install may run out of disk" >&2; \
 		python3 -m venv $(VENV); fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps '$(TORCH)'
-	@# torch's requirements (its CUDA libraries, 4 GB) one at a time: pip would otherwise hold all their
-	@# wheels in its temp folder at once, 2.3 GB more disk at the peak of a fresh install.
 	$(PY) -c "import importlib.metadata as m; print('\n'.join(r for r in m.requires('torch') if 'extra ==' not in r))" | \
 		while read -r req; do $(PY) -m pip install -q "$$req" || exit 1; done
-	$(PY) -m pip install -q '$(TORCH)' 'torchaudio==2.9.*' 'torchvision==0.24.*'
+	$(PY) -m pip install -q $(TORCH_SET)
 	$(PY) -m pip install -q -e '.[test]'
+	@# beside the CPU torch, torchaudio's ops libraries (built for the CUDA torch) cannot load: removed
+	$(PY) -c "import soundsift.cpu_torch as c; c.main()"
 	touch $(STAMP)
 
 # The main job: separate a shipped example by a text prompt with the shipped model; prints the stems.

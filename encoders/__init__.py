@@ -6,6 +6,8 @@ frozen MiniLM text tower, projected into one space; plus a frame-level audio-tex
     enc.embed_text(["a violin"]); enc.embed_audio(wave, rate); enc.spans(wave, rate, "a violin")
 """
 
+import soundsift  # noqa: F401  (first: it makes torchvision importable beside a CPU-only torch)
+
 from encoders.api import PEAVEncoder, normalize_level
 from encoders.configuration import PEAVConfig
 from encoders.modeling import PEAVModel, sigmoid_contrastive_loss

@@ -2,6 +2,8 @@ import os
 
 import pytest
 
+import soundsift  # noqa: F401  (before any test imports lightning or transformers: see soundsift/cpu_torch.py)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
