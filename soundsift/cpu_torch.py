@@ -10,7 +10,8 @@ without its C++ ops; we use none of them (nms, roi_align, deform_conv2d), only i
 
 torchaudio raises at import when its ops libraries are present but cannot load, and imports without them
 (its loader allows for libraries that are not there); everything we use of it (resample, MelSpectrogram,
-lfilter and create_dct in DAC's audiotools) is Python. ``main()``, run by the set-up, removes those libraries when they cannot load.
+lfilter and create_dct in DAC's audiotools) is Python. ``main()``, run by the set-up, removes those
+libraries when they cannot load.
 """
 
 import importlib.util
@@ -64,5 +65,5 @@ def drop_torchaudio_ops() -> list[Path]:
 def main() -> None:
     """The set-up's step: ``python -c "import soundsift.cpu_torch as c; c.main()"``."""
     dropped = drop_torchaudio_ops()
-    print(f"removed torchaudio's {len(dropped)} ops libraries: built for the CUDA torch, they cannot load here"
+    print(f"removed torchaudio's {len(dropped)} ops libraries: built for a CUDA torch, they cannot load here"
           if dropped else "torchaudio's ops libraries load (or are gone already): nothing removed")

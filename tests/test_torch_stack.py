@@ -17,8 +17,8 @@ print(tuple(torchaudio.transforms.MelSpectrogram(16000, n_mels=40)(torch.randn(1
 
 
 def test_torch_stack_imports_and_runs_whichever_torch_is_installed():
-    """After `import soundsift`, torchvision (for timm), torchaudio, lightning and transformers import and run,
-    on the CPU-only torch the set-up installs here (see soundsift/cpu_torch.py) or a CUDA one."""
+    """After `import soundsift`, torchvision (for timm), torchaudio, lightning and transformers import and
+    run, on the CPU-only torch the set-up installs here (see soundsift/cpu_torch.py) or a CUDA one."""
     out = subprocess.run([sys.executable, "-c", STACK], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines() == ["(2, 3, 32, 32)", "(1, 8)", "(1, 40, 81)"]
