@@ -6,7 +6,9 @@ frozen MiniLM text tower, projected into one space; plus a frame-level audio-tex
     enc.embed_text(["a violin"]); enc.embed_audio(wave, rate); enc.spans(wave, rate, "a violin")
 """
 
-import soundsift  # noqa: F401  (first: it makes torchvision importable beside a CPU-only torch)
+from soundsift.cpu_torch import import_torchvision
+
+import_torchvision()  # before transformers or lightning import it: see soundsift/cpu_torch.py
 
 from encoders.api import PEAVEncoder, normalize_level
 from encoders.configuration import PEAVConfig

@@ -1,3 +1,5 @@
 """The data engine (recipes.data) and the training recipes for the encoders and the separator."""
 
-import soundsift  # noqa: F401  (first: it makes torchvision importable beside a CPU-only torch)
+from soundsift.cpu_torch import import_torchvision
+
+import_torchvision()  # before transformers or lightning import it: see soundsift/cpu_torch.py

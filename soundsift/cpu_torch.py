@@ -7,6 +7,8 @@ cannot load, which torchvision tolerates, but its import then fails registering 
 not guarded like the others. transformers, lightning, torchmetrics and timm all import torchvision when it
 is installed, so nothing would import. Declaring the two ops' schemas first lets torchvision import
 without its C++ ops; we use none of them (nms, roi_align, deform_conv2d), only its transforms via timm.
+``import_torchvision()`` does that; the packages that import those libraries (encoders, recipes) call it
+first, not ``soundsift`` itself: the CLI's start-up and its error paths need no torch.
 
 torchaudio raises at import when its ops libraries are present but cannot load, and imports without them
 (its loader allows for libraries that are not there); everything we use of it (resample, MelSpectrogram,

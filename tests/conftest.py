@@ -2,7 +2,9 @@ import os
 
 import pytest
 
-import soundsift  # noqa: F401  (before any test imports lightning or transformers: see soundsift/cpu_torch.py)
+from soundsift.cpu_torch import import_torchvision
+
+import_torchvision()  # before any test imports lightning or transformers: see soundsift/cpu_torch.py
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -2,9 +2,9 @@ import os
 import subprocess
 import sys
 
-# A fresh interpreter: this test session has imported torchvision long ago (conftest imports soundsift).
+# A fresh interpreter: this test session has imported torchvision long ago (in conftest.py).
 STACK = """
-import soundsift
+import encoders
 import lightning, timm, torch, torchaudio, torchmetrics, torchvision
 from torchvision.transforms import v2
 from transformers import PeAudioEncoder
@@ -17,7 +17,7 @@ print(tuple(torchaudio.transforms.MelSpectrogram(16000, n_mels=40)(torch.randn(1
 
 
 def test_torch_stack_imports_and_runs_whichever_torch_is_installed():
-    """After `import soundsift`, torchvision (for timm), torchaudio, lightning and transformers import and
+    """After `import encoders`, torchvision (for timm), torchaudio, lightning and transformers import and
     run, on the CPU-only torch the set-up installs here (see soundsift/cpu_torch.py) or a CUDA one."""
     out = subprocess.run([sys.executable, "-c", STACK], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
