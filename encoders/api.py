@@ -8,15 +8,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_texts
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import mono_blocks
 from soundsift.resample import resample
 from soundsift.timeline import runs
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
-MIN_SECONDS = 0.2
 WINDOW_SECONDS = 10.0  # long audio is embedded window by window (attention cost grows with length)
-SILENCE_PEAK = 1e-4
 
 
 def normalize_level(wave: torch.Tensor, target_rms: float = 0.05) -> torch.Tensor:
@@ -78,19 +77,10 @@ class PEAVEncoder:
             raise SoundSiftError("audio is silent: nothing to embed")
         return mono
 
-    @staticmethod
-    def _texts(texts) -> list[str]:
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
-        if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-            raise SoundSiftError("text prompt is empty")
-        return [t.strip() for t in texts]
-
     # --- public API ----------------------------------------------------------------------
     @torch.no_grad()
     def embed_text(self, texts: list[str]) -> torch.Tensor:
-        return self.backend.embed_text(self._texts(texts))
+        return self.backend.embed_text(check_texts(texts))
 
     @torch.no_grad()
     def embed_audio(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
@@ -193,7 +183,7 @@ class PEAVEncoder:
     @torch.no_grad()
     def frame_scores(self, wave: torch.Tensor, sample_rate: int, texts: list[str]) -> torch.Tensor:
         """Probability (0..1) that each text is active in each 40 ms frame: [N_text, N_frames]."""
-        texts = self._texts(texts)
+        texts = check_texts(texts)
         mono = self._audio_batch(wave, sample_rate)[:1]
         size = int(WINDOW_SECONDS * self.sample_rate)
         n_frames = -(-mono.shape[-1] // self.backend.hop)

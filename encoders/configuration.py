@@ -52,6 +52,8 @@ class PEAVConfig(JsonConfig):
     sync_dim: int = 0
     sync_size: int = 64
     sync_weight: float = 1.0
+    # Where the weights come from: recipe stage, parent model, data, git commit (set by export).
+    lineage: dict = field(default_factory=dict)
 
     @property
     def hop(self) -> int:

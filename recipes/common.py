@@ -66,21 +66,44 @@ def write_report(result: dict, markdown: str, out: str | Path, stem: str) -> tup
     return js, md
 
 
-def update_config(config_cls, model: str | Path, **fields) -> Path:
-    """Set ``fields`` in the ``config.json`` of the from_pretrained folder ``model``; returns its path."""
+def update_config(config_cls, model: str | Path, out: str | Path, force: bool = False, **fields) -> Path:
+    """A copy of the from_pretrained folder ``model`` as ``out`` with ``fields`` set in its config (the
+    tool that chose them recorded in its lineage); ``model`` itself is never edited. Returns the new
+    config's path."""
+    import shutil
+
+    from soundsift.outputs import FolderLock, commit_folder, stage_folder
+
+    model, out = Path(model), Path(out)
+    if model.resolve() == out.resolve():
+        raise SoundSiftError(f"{out}: calibration writes a new folder; give another --out than the model")
     config = config_cls.load(model)
     for key, value in fields.items():
         setattr(config, key, value)
-    config.save(model)
-    return Path(model) / "config.json"
+    config.lineage = {**config.lineage, "calibrated_from": str(model),
+                      "calibrated": sorted(set(config.lineage.get("calibrated", [])) | set(fields) - {"text_anchors"})}
+    with FolderLock(out):
+        staged = stage_folder(out)
+        try:
+            for item in model.iterdir():
+                if item.is_file() and item.name != "config.json":
+                    shutil.copy2(item, staged / item.name)
+            config.save(staged)
+            commit_folder(staged, out, force)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    return out / "config.json"
 
 
 def config_tool_args(description: str, argv=None):
-    """Arguments of the tools that measure a model folder on a corpus split and update its config."""
+    """Arguments of the tools that measure a model folder on a corpus split and write a copy of it
+    with the chosen values in its config."""
     import argparse
 
     ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("model", help="a from_pretrained folder of our encoder or separator; its config.json is updated")
+    ap.add_argument("model", help="a from_pretrained folder of our encoder or separator (left as it is)")
+    ap.add_argument("--out", required=True, help="the new folder: the model with the chosen values in its config")
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     ap.add_argument("--data", required=True)
     ap.add_argument("--split", default="val")
     ap.add_argument("--limit", type=int, default=None)
@@ -102,6 +125,19 @@ def run_tool(main, argv=None) -> int:
     return 0
 
 
+def train_cli(module_cls, data_cls, args=None) -> int:
+    """LightningCLI for a recipe, with a bad setting or data folder ending in one error line and exit
+    status 1 (as the other tools), not a traceback from inside the training loop."""
+    from lightning.pytorch.cli import LightningCLI
+
+    try:
+        LightningCLI(module_cls, data_cls, save_config_kwargs={"overwrite": True}, args=args)
+    except SoundSiftError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """A Lightning checkpoint's contents, read with weights_only (no arbitrary unpickling)."""
     if not Path(path).is_file():
@@ -112,12 +148,68 @@ def load_checkpoint(path: str | Path) -> dict:
         raise SoundSiftError(f"{path}: not a readable checkpoint ({type(err).__name__})") from None
 
 
+def git_commit() -> str | None:
+    """The working tree's commit ("+dirty" with uncommitted changes), None outside a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def weights_digest(folder: str | Path) -> str | None:
+    """First 12 hex digits of the sha256 of a from_pretrained folder's weights (None if it has none)."""
+    import hashlib
+
+    path = Path(folder) / "model.safetensors"
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
+def _data_lineage(root) -> dict | None:
+    if not root:
+        return None
+    build = Path(root) / "build.json"
+    meta = json.loads(build.read_text()) if build.is_file() else {}
+    return {"root": str(root), **{k: meta[k] for k in ("preset", "variant", "seed") if k in meta}}
+
+
+def lineage(ckpt: dict, checkpoint: str | Path, stage: str | None = None, recipe: str | None = None) -> dict:
+    """Where an export comes from, for its config: the checkpoint and step, the parent model it
+    continued from, the corpus (preset, variant and seed from its build.json), the encoder whose
+    queries it learnt (with its weights' digest), the recipe stage, and the git commit."""
+    model = ckpt.get("hyper_parameters", {})
+    data = ckpt.get("datamodule_hyper_parameters", {})
+    parent = model.get("init_from")
+    encoder = data.get("encoder")
+    out = {"stage": stage, "recipe": recipe, "checkpoint": str(checkpoint), "step": ckpt.get("global_step"),
+           "parent": str(parent) if parent else None,
+           "parent_weights": weights_digest(parent) if parent else None,
+           "data": _data_lineage(data.get("root")),
+           "encoder": {"path": str(encoder), "weights": weights_digest(encoder)} if encoder else None,
+           "git_commit": git_commit()}
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def export_main(export, description: str, argv=None) -> int:
-    """Command line of the export tools: CHECKPOINT OUT_DIR -> ``export(checkpoint, out)``."""
+    """Command line of the export tools: CHECKPOINT OUT_DIR [--stage NAME --recipe YAML] ->
+    ``export(checkpoint, out, stage, recipe)``."""
     import argparse
 
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("checkpoint", help="a training checkpoint (.ckpt)")
     ap.add_argument("out", help="the from_pretrained folder to write")
+    ap.add_argument("--stage", default=None, help="recipe stage name, recorded in the config's lineage")
+    ap.add_argument("--recipe", default=None, help="the training YAML, recorded in the config's lineage")
     args = ap.parse_args(argv)
-    return run_tool(lambda _: export(args.checkpoint, args.out))
+    return run_tool(lambda _: export(args.checkpoint, args.out, args.stage, args.recipe))

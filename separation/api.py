@@ -10,22 +10,17 @@ import torch
 
 from separation.apply import SegmentStream, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
+from separation.prompts import Prompt, build_prompts, is_path, parse_span, stem_names
+from soundsift.checks import MIN_SECONDS, SILENCE_PEAK
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import AudioFile, AudioTensor
 from soundsift.resample import resample, resample_stream, resampled_length
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "separator-small"
-SILENCE_PEAK = 1e-5
-CLICK_TEMPERATURE = 0.1   # softmax temperature over cosine similarities for click prompts
-# A box around a click often catches the wrong class (right 74 % of the time on validation); adding
-# this weight x log(presence) of each class in the mixture around the click (the separator's gate)
-# to the two classes the box looks most like makes it 82 % (chosen on validation; 0 turns it off).
-CLICK_PRESENCE_WEIGHT = 2.0
-CLICK_CONTEXT_SECONDS = 8.0  # the stretch of mixture, centred on the click, that the gate listens to
-CLICK_CANDIDATES = 2  # all 27 classes: 86 % right, but clicks on silent objects leaked 62 % of the time (24 % without)
 MAX_CHANNELS = 64  # more "channels" than this is a [T, C] array passed the wrong way round
-MIN_SECONDS = 0.1  # the network's STFT needs more than half a window (32 ms); shorter is no recording to separate
 MAX_SECONDS = 4 * 3600  # files stream in flat memory, but separate() holds every stem: refuse absurd inputs early
+
+__all__ = ["Separator", "Separation", "StreamedSeparation", "check_input", "parse_span"]
 
 
 @dataclass
@@ -33,20 +28,13 @@ class Separation:
     targets: list            # one Tensor [C, T] per prompt
     residual: torch.Tensor   # [C, T]: input minus all targets
     sample_rate: int
-    prompts: list = field(default_factory=list)
+    prompts: list = field(default_factory=list)   # per target, the prompt as shown ("a violin", "audio-query")
     presence: list | None = None  # per prompt, 0..1: how sure the model is the sound is in the input
+    names: list = field(default_factory=list)     # file-safe stem names: one per target, then "residual"
 
-
-def parse_span(text: str) -> tuple[str, float, float]:
-    """'+1.0:3.5' or '-4:6' -> ('+', 1.0, 3.5)."""
-    sign, body = text[:1], text[1:]
-    try:
-        start, end = (float(x) for x in body.split(":"))
-    except ValueError:
-        raise SoundSiftError(f"bad span {text!r}: use +START:END or -START:END in seconds") from None
-    if sign not in "+-" or not sign:
-        raise SoundSiftError(f"bad span {text!r}: it must start with + (target here) or - (target absent)")
-    return sign, start, end
+    def stems(self) -> dict:
+        """{stem name: [C, T]}, the targets in prompt order, then the residual."""
+        return dict(zip(self.names, [*self.targets, self.residual]))
 
 
 class Separator:
@@ -84,17 +72,18 @@ class Separator:
         vocab = self.net.config.click_vocabulary
         if not vocab:
             return emb
+        cfg = self.net.config
         texts = self._vocab_emb if getattr(self, "_vocab_emb", None) is not None else self.encoder.embed_text(vocab)
         self._vocab_emb = texts
-        logits = emb @ texts.T / CLICK_TEMPERATURE
-        if context is not None and CLICK_PRESENCE_WEIGHT:
+        logits = emb @ texts.T / cfg.click_temperature
+        if context is not None and cfg.click_presence_weight:
             present = presence_probs(self.net, context, texts)
             if present is not None:
                 # Only among the few classes the box looks like: a click on a silent object must not be
                 # pulled onto whatever else sounds in the mixture.
-                keep = logits.topk(min(CLICK_CANDIDATES, logits.shape[-1]), dim=-1).indices
+                keep = logits.topk(min(cfg.click_candidates, logits.shape[-1]), dim=-1).indices
                 outside = torch.full_like(logits, float("-inf")).scatter(-1, keep, 0.0)
-                logits = logits + outside + CLICK_PRESENCE_WEIGHT * torch.log(present.clamp(min=1e-6))
+                logits = logits + outside + cfg.click_presence_weight * torch.log(present.clamp(min=1e-6))
         weights = torch.softmax(logits, dim=-1)
         return torch.nn.functional.normalize(weights @ texts, dim=-1)
 
@@ -105,62 +94,61 @@ class Separator:
         return resample(wave, rate, self.sample_rate)
 
     def _click_context(self, audio, seconds: float, duration: float) -> torch.Tensor:
-        """CLICK_CONTEXT_SECONDS of mixture centred on the click (shifted to stay inside the input)."""
-        size = min(CLICK_CONTEXT_SECONDS, duration)
-        start = min(max(seconds - CLICK_CONTEXT_SECONDS / 2, 0.0), duration - size)
+        """``click_context_seconds`` of mixture centred on the click (shifted to stay inside the input)."""
+        context = self.net.config.click_context_seconds
+        size = min(context, duration)
+        start = min(max(seconds - context / 2, 0.0), duration - size)
         return self._mono(audio, start, start + size)
 
-    def queries(self, audio, text, audio_query, spans, video=None, click=None) -> tuple[torch.Tensor, list[str]]:
-        """One query embedding per prompt: each text, the audio example, each click on the video (the
-        masked object's video embedding), or (spans alone) the + spans' audio. ``audio``: the input, an
-        :class:`AudioFile` or :class:`AudioTensor` (only the stretches a prompt needs are read)."""
+    def queries(self, audio, prompts: list[Prompt], spans=None, video=None) -> torch.Tensor:
+        """One query embedding per prompt [K, D], in order: a text's embedding, the audio example's,
+        a click's masked-object video embedding read through the vocabulary, or (spans alone) the +
+        spans' audio. ``audio``: the input, an :class:`AudioFile` or :class:`AudioTensor` (only the
+        stretches a prompt needs are read)."""
         duration = audio.scan().frames / audio.sample_rate
-        prompts, embs = [], []
-        if text is not None:
-            texts = [text] if isinstance(text, str) else list(text)
-            if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
-                raise SoundSiftError("text prompt is empty")
-            embs.append(self.encoder.embed_text(texts))
-            prompts += [t.strip() for t in texts]
-        if audio_query is not None:
-            if isinstance(audio_query, (str, Path)):
-                audio_query = AudioFile(audio_query)
-            if isinstance(audio_query, AudioFile):  # a file: embedded a window at a time
-                embs.append(self.encoder.embed_audio_file(audio_query))
-            else:
-                q_wave, q_rate = audio_query
-                embs.append(self.encoder.embed_audio(q_wave, q_rate))
-            prompts.append("audio-query")
-        if click is not None:
-            clicks = [click] if isinstance(click[0], (int, float)) else list(click)
-            if video is None:
-                raise SoundSiftError("a click prompt needs the video: pass video=(frames, fps) or its file")
-            for c in clicks:
-                if isinstance(video, (str, Path)):
-                    window, fps, masks = click_window_from_file(video, c)
+        cfg = self.net.config
+        texts = [p.value for p in prompts if p.kind == "text"]
+        text_embs = iter(self.encoder.embed_text(texts) if texts else [])
+        embs = []
+        for prompt in prompts:
+            if prompt.kind == "text":
+                embs.append(next(text_embs)[None])
+            elif prompt.kind == "audio":
+                query = AudioFile(prompt.value) if is_path(prompt.value) else prompt.value
+                if isinstance(query, AudioFile):  # a file: embedded a window at a time
+                    embs.append(self.encoder.embed_audio_file(query))
+                else:
+                    embs.append(self.encoder.embed_audio(*query))
+            elif prompt.kind == "click":
+                if video is None:
+                    raise SoundSiftError("a click prompt needs the video: pass video=(frames, fps) or its file")
+                if is_path(video):
+                    window, fps, masks = click_window_from_file(video, prompt.value, cfg.click_window_seconds,
+                                                                cfg.click_box_fraction)
                 else:
                     fps = float(video[1])
-                    window, masks = click_window(torch.as_tensor(video[0]), fps, c)
-                context = self._click_context(audio, c[0], duration) if CLICK_PRESENCE_WEIGHT else None
+                    window, masks = click_window(torch.as_tensor(video[0]), fps, prompt.value,
+                                                 cfg.click_window_seconds, cfg.click_box_fraction)
+                context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                 embs.append(self.video_query(self.encoder.embed_video(window, fps, masks), context))
-                prompts.append("click-{:g}s-{:g}-{:g}".format(*c))
-        if not embs:
-            plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
-            if not plus:
-                raise SoundSiftError("no prompt: give a text, an audio query, a click on the video, or a + span")
-            parts = [self._mono(audio, a, b) for a, b in plus]
-            embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
-            prompts.append("span-query")
-        return torch.cat(embs), prompts
+            else:  # the + spans' own audio
+                plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
+                parts = [self._mono(audio, a, b) for a, b in plus]
+                embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
+        return torch.cat(embs)
 
     @torch.no_grad()
     def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
-                 video=None, click=None, progress: bool = False, segment: float = 8.0) -> Separation:
+                 video=None, click=None, progress: bool = False, segment: float | None = None,
+                 prompts: list[Prompt] | None = None) -> Separation:
         """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
-        or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target."""
+        or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target.
+        ``prompts``: instead of text/audio_query/click, the list :func:`separation.prompts.build_prompts`
+        made of them."""
         wave = _as_wave(wave)
         stream = self.separate_stream(AudioTensor(wave, sample_rate), text=text, audio_query=audio_query,
-                                      spans=spans, video=video, click=click, progress=progress, segment=segment)
+                                      spans=spans, video=video, click=click, progress=progress, segment=segment,
+                                      prompts=prompts)
         targets = torch.empty(len(stream.prompts), *wave.shape)
         residual = torch.empty_like(wave)
         pos = 0
@@ -170,10 +158,11 @@ class Separator:
             residual[..., pos: pos + n] = block_residual
             pos += n
         return Separation(targets=list(targets), residual=residual, sample_rate=int(sample_rate),
-                          prompts=stream.prompts, presence=stream.presence)
+                          prompts=stream.prompts, presence=stream.presence, names=stream.names)
 
     def separate_stream(self, audio, sample_rate: int | None = None, text=None, audio_query=None, spans=None,
-                        video=None, click=None, progress: bool = False, segment: float = 8.0) -> "StreamedSeparation":
+                        video=None, click=None, progress: bool = False, segment: float | None = None,
+                        prompts: list[Prompt] | None = None) -> "StreamedSeparation":
         """As ``separate``, for an input of any length: ``audio`` is a file path, an :class:`AudioFile`
         or a wave [C, T] with its ``sample_rate``. The prompts are embedded now (reading only what they
         need of the input); the stems then come block by block from ``.blocks()``, while the input is
@@ -184,12 +173,18 @@ class Separator:
             if sample_rate is None:
                 raise SoundSiftError("a wave needs its sample_rate")
             audio = AudioTensor(_as_wave(audio), sample_rate)
+        if prompts is None:
+            prompts = build_prompts(text, audio_query, click, spans)
+        elif text is not None or audio_query is not None or click is not None:
+            raise SoundSiftError("give either prompts or text/audio_query/click, not both")
         stats = check_input(audio, spans)
-        queries, prompts = self.queries(audio, text, audio_query, spans, video, click)
+        queries = self.queries(audio, prompts, spans, video)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
+        segment = self.net.config.segment_seconds if segment is None else segment
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress)
-        return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, prompts)
+        return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
+                                  stem_names(prompts))
 
 
 def check_input(audio, spans=None):
@@ -230,7 +225,8 @@ class StreamedSeparation:
     frames: int              # its length
     segments: SegmentStream  # the separator over it, at the net's rate
     net_rate: int
-    prompts: list
+    prompts: list            # per target, the prompt as shown
+    names: list              # file-safe stem names: one per target, then "residual"
 
     @property
     def sample_rate(self) -> int:

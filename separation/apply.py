@@ -12,8 +12,7 @@ import torch
 from tqdm import tqdm
 
 from soundsift.errors import SoundSiftError
-
-FRAME_SECONDS = 0.04  # span tracks are on the encoders' 40 ms grid
+from soundsift.timeline import FRAME_SECONDS  # span tracks are on the encoders' 40 ms grid
 
 
 def span_track(spans, n_samples: int, sample_rate: int) -> torch.Tensor:

@@ -10,19 +10,8 @@ import torch
 
 from soundsift.errors import SoundSiftError
 
-WINDOW_SECONDS = 1.0  # chosen on val: the box stays put, so a longer window lets the object drift out
-BOX_FRACTION = 0.25   # the box side, as a share of the frame's shorter side (objects are 14-37 % of it)
 DECODE_FPS = 10.0     # the encoder samples video at 10 fps
 DECODE_SIDE = 224     # frames are decoded no larger than this (shorter side): the encoder sees 96 px
-
-
-def parse_click(text: str) -> tuple[float, float, float]:
-    """'2.5:120:80' -> (t seconds, x pixels, y pixels)."""
-    try:
-        t, x, y = (float(v) for v in text.split(":"))
-    except ValueError:
-        raise SoundSiftError(f"bad click {text!r}: use TIME:X:Y (seconds, pixels from the top-left)") from None
-    return t, x, y
 
 
 def _check(click, duration: float, w: int, h: int) -> None:
@@ -35,26 +24,29 @@ def _check(click, duration: float, w: int, h: int) -> None:
         raise SoundSiftError(f"click ({x:g}, {y:g}) is outside the {w}x{h} frame")
 
 
-def _box_masks(n: int, h: int, w: int, x: float, y: float) -> torch.Tensor:
-    half = BOX_FRACTION * min(h, w) / 2
+def _box_masks(n: int, h: int, w: int, x: float, y: float, box_fraction: float) -> torch.Tensor:
+    half = box_fraction * min(h, w) / 2
     masks = torch.zeros(n, h, w)
     masks[:, int(max(y - half, 0)): int(min(y + half, h)), int(max(x - half, 0)): int(min(x + half, w))] = 1
     return masks
 
 
-def click_window(frames: torch.Tensor, fps: float, click) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frames [T', 3, H, W] around the click time and a box mask [T', H, W] centred on the click.
+def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
+                 box_fraction: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames [T', 3, H, W] over ``window_seconds`` around the click time and a box mask [T', H, W]
+    centred on the click, its side ``box_fraction`` of the frame's shorter side.
 
     The box stays where the user clicked: objects move little within the window."""
     count, _, h, w = frames.shape
     _check(click, count / fps, w, h)
     t, x, y = click
-    n = max(1, min(count, int(round(WINDOW_SECONDS * fps))))
+    n = max(1, min(count, int(round(window_seconds * fps))))
     first = min(max(int(round(t * fps)) - n // 2, 0), count - n)
-    return frames[first: first + n], _box_masks(n, h, w, x, y)
+    return frames[first: first + n], _box_masks(n, h, w, x, y, box_fraction)
 
 
-def click_window_from_file(path: str | os.PathLike, click) -> tuple[torch.Tensor, float, torch.Tensor]:
+def click_window_from_file(path: str | os.PathLike, click, window_seconds: float = 1.0,
+                           box_fraction: float = 0.25) -> tuple[torch.Tensor, float, torch.Tensor]:
     """Like :func:`click_window`, decoding only the window (small, at 10 fps) from a video file, so a
     click on a long video costs the same as on a short one. Returns (frames, fps, masks)."""
     from soundsift.io import load_video, probe
@@ -69,8 +61,8 @@ def click_window_from_file(path: str | os.PathLike, click) -> tuple[torch.Tensor
     t, x, y = click
     scale = min(1.0, DECODE_SIDE / min(w, h))
     size = (max(2, round(h * scale)), max(2, round(w * scale)))
-    start = max(0.0, min(t - WINDOW_SECONDS / 2, duration - WINDOW_SECONDS if math.isfinite(duration) else t))
+    start = max(0.0, min(t - window_seconds / 2, duration - window_seconds if math.isfinite(duration) else t))
     video = load_video(path, fps=DECODE_FPS, size=size, start=max(start, 0.0),
-                       max_frames=int(round(WINDOW_SECONDS * DECODE_FPS)))
+                       max_frames=int(round(window_seconds * DECODE_FPS)))
     n = video.frames.shape[0]
-    return video.frames, video.fps, _box_masks(n, size[0], size[1], x * size[1] / w, y * size[0] / h)
+    return video.frames, video.fps, _box_masks(n, size[0], size[1], x * size[1] / w, y * size[0] / h, box_fraction)

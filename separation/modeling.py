@@ -8,7 +8,6 @@ real time; FiLM lets one network serve every prompt type that maps into the enco
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -16,38 +15,9 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from soundsift.config import JsonConfig
+from separation.configuration import SeparatorConfig
 
 WEIGHTS_NAME = "model.safetensors"
-
-
-@dataclass
-class SeparatorConfig(JsonConfig):
-    model_type: str = "soundsift_separator"
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop: int = 256
-    query_dim: int = 256
-    channels: int = 256
-    hidden: int = 384
-    dilations: list = field(default_factory=lambda: [1, 2, 4, 8, 16, 1, 2, 4, 8, 16])
-    encoder: str = "peav-small"  # which encoder's space the queries live in
-    presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
-    refine_channels: int = 0  # > 0: a small 2-D conv net refines the mask bin by bin (MaskRefiner)
-    # The gate is sigmoid(sharpness x presence logit): > 1 pushes it toward 0 or 1 around the same 0.5
-    # point, so absent prompts come out quieter and present ones louder (chosen on validation; 1 in training).
-    presence_sharpness: float = 1.0
-    # Descriptions of the sounds the separator was trained on: a click's video embedding is read
-    # through them (see Separator.queries), since video queries never entered training.
-    click_vocabulary: list = field(default_factory=list)
-
-    @property
-    def bins(self) -> int:
-        return self.n_fft // 2 + 1
-
-    @classmethod
-    def tiny(cls) -> "SeparatorConfig":
-        return cls(query_dim=64, channels=32, hidden=48, dilations=[1, 2, 4], n_fft=256, hop=64, presence_gate=True)
 
 
 class FiLMBlock(nn.Module):

@@ -11,7 +11,7 @@ class JsonConfig:
     def save(self, folder: str | Path) -> None:
         from soundsift.io import atomic_path
 
-        with atomic_path(Path(folder, "config.json"), overwrite=True) as tmp:  # calibration rewrites it in place
+        with atomic_path(Path(folder, "config.json"), overwrite=True) as tmp:  # save_pretrained into a folder it owns
             tmp.write_text(json.dumps(asdict(self), indent=1))
 
     @classmethod

@@ -440,11 +440,3 @@ def save_video(path: str | os.PathLike, frames: torch.Tensor | np.ndarray, fps: 
         if proc.returncode != 0:
             raise MediaError(f"{path}: ffmpeg could not write the video: {proc.stderr.decode(errors='replace').strip()[-300:]}")
     return path
-
-
-def slug(text: str) -> str:
-    """File-name-safe form of a label or prompt: 'a man speaking' -> 'a-man-speaking'."""
-    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text.strip())
-    while "--" in out:
-        out = out.replace("--", "-")
-    return out.strip("-")[:60] or "prompt"

@@ -13,7 +13,7 @@ EXAMPLE = ROOT / "examples" / "test" / "test-000001"
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "soundsift.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd)
 
 
@@ -172,8 +172,9 @@ def test_integer_and_flac_outputs_clip_at_full_scale_and_say_so(tmp_path):
     assert "clipped at full scale" in proc.stderr
     stems = [sf.read(p, dtype="float32")[0] for p in paths]
     assert all(np.abs(s).max() <= 1.0 for s in stems)
-    float_run = run("separate", tmp_path / "loud.wav", "--text", "a woman speaking", "-o", tmp_path / "sep", "--quiet")
-    exact = [sf.read(p.with_suffix(".wav"), dtype="float32")[0] for p in paths]  # float32 wav beside them
+    float_run = run("separate", tmp_path / "loud.wav", "--text", "a woman speaking", "-o", tmp_path / "float", "--quiet")
+    exact = [sf.read(tmp_path / "float" / p.relative_to(tmp_path / "sep").with_suffix(".wav"), dtype="float32")[0]
+             for p in paths]
     np.testing.assert_allclose(sum(exact), loud, atol=1e-5)
     inside = np.abs(exact[0]) < 0.99
     np.testing.assert_allclose(stems[0][inside], exact[0][inside], atol=1e-6)  # 24-bit: same stem where unclipped

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from recipes.data import taxonomy
-from recipes.data.activity import FRAME_SECONDS, frames_from_spans
+from soundsift.timeline import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import PRESETS, SPLITS, Job, _init_worker, build, plan, read_manifest, render_mixture
 from recipes.data.scenes import source_at
 from recipes.data.synth import SOUNDFONTS

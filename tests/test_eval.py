@@ -7,7 +7,7 @@ import sys
 
 
 def _soundsift(*args):
-    proc = subprocess.run([sys.executable, "-m", "soundsift.cli", *args], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -58,7 +58,7 @@ def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, 
 
     from recipes.separation.calibrate import SHARPNESS, gate_levels, main, presence_auc, sharpened
     from separation import Separator
-    from separation.modeling import SeparatorConfig
+    from separation.configuration import SeparatorConfig
 
     model = tmp_path / "separator"
     shutil.copytree("separation/pretrained/separator-small", model)
@@ -71,8 +71,12 @@ def test_calibrate_predicts_sharpened_levels_and_stores_its_choice(tiny_corpus, 
     np.testing.assert_allclose(sharpened(absent, 3.0)[audible], absent3[audible, 1], atol=0.2)
     assert 0.0 <= presence_auc(present_p, absent) <= 1.0
     assert presence_auc(np.array([0.9, 0.8]), np.array([[0.1, -40.0], [0.85, -9.0]])) == 0.75
-    main([str(model), "--data", str(tiny_corpus), "--split", "test", "--limit", "3"])
-    assert SeparatorConfig.load(model).presence_sharpness in SHARPNESS
+    before = (model / "config.json").read_bytes()
+    main([str(model), "--out", str(tmp_path / "calibrated"), "--data", str(tiny_corpus), "--split", "test", "--limit", "3"])
+    assert (model / "config.json").read_bytes() == before  # the model itself is never edited
+    calibrated = SeparatorConfig.load(tmp_path / "calibrated")
+    assert calibrated.presence_sharpness in SHARPNESS and "presence_sharpness" in calibrated.lineage["calibrated"]
+    assert (tmp_path / "calibrated" / "model.safetensors").read_bytes() == (model / "model.safetensors").read_bytes()
 
 
 def test_long_inputs_join_clips_and_report_every_segment_length(tiny_corpus):

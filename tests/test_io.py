@@ -129,7 +129,7 @@ def test_cli_reports_one_line_error(tmp_path):
     out = tmp_path / "corpus"
     out.mkdir()
     (out / "build.json").write_text('{"preset": "small", "seed": 3}')
-    proc = subprocess.run([sys.executable, "-m", "soundsift.cli", "data", "build", "--preset", "tiny", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "cli", "data", "build", "--preset", "tiny", "--out", str(out)],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()

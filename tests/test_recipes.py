@@ -6,13 +6,14 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from encoders import PEAVEncoder
+from encoders import PEAVConfig, PEAVEncoder
 from recipes.encoders.data import EncoderDataModule
 from recipes.encoders.export import export as export_encoder
 from recipes.encoders.module import EncoderModule
 from recipes.separation.data import SeparationDataModule
 from recipes.separation.export import export as export_separator
-from recipes.separation.module import SeparationModule, separation_loss
+from recipes.separation.module import SeparationModule
+from separation.losses import separation_loss
 from separation import Separator
 
 
@@ -92,7 +93,6 @@ def test_separator_recipe_trains_resumes_and_exports(tiny_encoder_dir, tiny_corp
     # the training signal is real: one batch is fitted quickly
     batch = next(iter(data.train_dataloader()))
     module = SeparationModule(tiny=True)
-    from recipes.separation.module import separation_loss
 
     losses = overfit(module, batch, lambda b: separation_loss(module(b)[0], b["target"], b["mixture"], b["active"]).mean(),
                      steps=15, lr=5e-3)
@@ -236,15 +236,21 @@ def test_encoder_continues_from_export_with_frozen_text_head(tiny_encoder_dir, t
 
 
 def test_span_threshold_calibration_writes_config(tiny_encoder_dir, tiny_corpus, tmp_path):
+    """The tool stores the threshold its search finds best, in a new folder, and leaves the model as it was."""
     import shutil
 
-    from recipes.encoders.calibrate import THRESHOLDS, main
+    from recipes.encoders.calibrate import calibrate, main
 
     model = tmp_path / "enc"
     shutil.copytree(tiny_encoder_dir, model)
-    main([str(model), "--data", str(tiny_corpus), "--split", "train", "--limit", "4"])
-    chosen = PEAVEncoder.from_pretrained(model).backend.frame_threshold
-    assert chosen in [float(t) for t in THRESHOLDS]
+    config = PEAVConfig.load(model)
+    config.frame_threshold = 0.123  # not a candidate: the stored value must come from the search
+    config.save(model)
+    best, f1 = calibrate(PEAVEncoder.from_pretrained(model), tiny_corpus, "train", limit=4, progress=False)
+    assert f1[best] == max(f1.values())
+    main([str(model), "--out", str(tmp_path / "calibrated"), "--data", str(tiny_corpus), "--split", "train", "--limit", "4"])
+    assert PEAVEncoder.from_pretrained(tmp_path / "calibrated").backend.frame_threshold == best
+    assert PEAVConfig.load(model).frame_threshold == 0.123
 
 
 def test_text_anchoring_is_chosen_on_a_split_and_stored(tiny_encoder_dir, tiny_corpus, tmp_path):
@@ -254,8 +260,8 @@ def test_text_anchoring_is_chosen_on_a_split_and_stored(tiny_encoder_dir, tiny_c
 
     model = tmp_path / "enc"
     shutil.copytree(tiny_encoder_dir, model)
-    main([str(model), "--data", str(tiny_corpus), "--split", "train", "--limit", "6"])
-    cfg = PEAVEncoder.from_pretrained(model).backend.model.config
+    main([str(model), "--out", str(tmp_path / "anchored"), "--data", str(tiny_corpus), "--split", "train", "--limit", "6"])
+    cfg = PEAVEncoder.from_pretrained(tmp_path / "anchored").backend.model.config
     assert cfg.text_anchors == training_captions() and len(cfg.text_anchors) > 27
     assert cfg.anchor_weight in WEIGHTS and cfg.anchor_temperature in TEMPERATURES
 
@@ -331,8 +337,9 @@ def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny
 
     best, r_at_1 = choose(PEAVEncoder.from_pretrained(tmp_path / "synced"), tiny_corpus, "val", progress=False)
     assert set(r_at_1) == set(WEIGHTS) and all(0 <= v <= 1 for v in r_at_1.values()) and r_at_1[best] == max(r_at_1.values())
-    store_weight([str(tmp_path / "synced"), "--data", str(tiny_corpus), "--split", "val"])
-    enc = PEAVEncoder.from_pretrained(tmp_path / "synced")
+    store_weight([str(tmp_path / "synced"), "--out", str(tmp_path / "weighted"), "--data", str(tiny_corpus),
+                  "--split", "val"])
+    enc = PEAVEncoder.from_pretrained(tmp_path / "weighted")
     assert enc.backend.sync_weight == best
     assert enc.has_sync and not PEAVEncoder.from_pretrained(tiny_encoder_dir).has_sync
     with pytest.raises(SoundSiftError, match="sync"):
@@ -369,8 +376,8 @@ def test_last_checkpoint_is_the_final_step_when_a_run_ends_between_saves(tiny_co
 @pytest.mark.parametrize("tool,args", [
     ("recipes.separation.export", ["{tmp}/missing.ckpt", "{tmp}/out"]),
     ("recipes.encoders.export", ["{tmp}/junk.ckpt", "{tmp}/out"]),
-    ("recipes.separation.calibrate", ["{tmp}", "--data", "{corpus}"]),
-    ("recipes.encoders.calibrate", ["{encoder}", "--data", "{corpus}", "--split", "nope"]),
+    ("recipes.separation.calibrate", ["{tmp}", "--out", "{tmp}/out", "--data", "{corpus}"]),
+    ("recipes.encoders.calibrate", ["{encoder}", "--out", "{tmp}/out", "--data", "{corpus}", "--split", "nope"]),
 ])
 def test_recipe_tools_stop_on_bad_input_with_one_error_line(tool, args, tmp_path, tiny_encoder_dir, tiny_corpus):
     import subprocess

@@ -5,11 +5,12 @@ import torch
 
 from encoders import PEAVConfig, PEAVEncoder, PEAVModel
 from encoders.api import NativeBackend
-from recipes.separation.module import separation_loss
+from separation.losses import separation_loss
 from separation import Separator, parse_span
 from separation.apply import apply_separator, span_track
-from separation.click import WINDOW_SECONDS, click_window
-from separation.modeling import SeparatorConfig, SeparatorNet
+from separation.click import click_window
+from separation.configuration import SeparatorConfig
+from separation.modeling import SeparatorNet
 from soundsift.errors import SoundSiftError
 
 
@@ -90,7 +91,7 @@ def test_separate_keeps_rate_channels_and_sums_to_input(tiny_separator):
 def test_click_window_boxes_the_clicked_point():
     frames = torch.zeros(50, 3, 120, 200, dtype=torch.uint8)  # 5 s at 10 fps
     window, masks = click_window(frames, 10.0, (4.9, 190.0, 5.0))
-    n = int(round(WINDOW_SECONDS * 10))
+    n = int(round(SeparatorConfig().click_window_seconds * 10))
     assert window.shape == (n, 3, 120, 200) and masks.shape == (n, 120, 200)  # clamped to the end
     assert torch.equal(window, frames[-n:])
     assert masks[0, 5, 190] == 1 and masks[0, 100, 20] == 0
@@ -181,23 +182,29 @@ def test_gate_sharpness_keeps_the_half_point_and_pushes_away_from_it():
 
 
 def test_click_queries_are_read_through_the_vocabulary(tiny_encoder):
+    """A click's video embedding becomes the softmax-weighted mix of the vocabulary's text embeddings
+    (temperature from the config); without a vocabulary it is used as it is."""
     config = SeparatorConfig.tiny()
     config.click_vocabulary = ["a violin", "a piano", "applause"]
     sep = Separator(SeparatorNet(config), tiny_encoder, name="tiny")
     texts = tiny_encoder.embed_text(config.click_vocabulary)
-    query = sep.video_query(texts[1:2])  # an embedding that matches "a piano" best
-    assert torch.allclose(query.norm(dim=-1), torch.ones(1), atol=1e-5)
-    sims = (query @ texts.T)[0]
-    assert int(sims.argmax()) == 1
+    torch.manual_seed(0)
+    emb = torch.nn.functional.normalize(texts[1:2] + 0.3 * texts[2:3] + 0.2 * torch.randn(1, texts.shape[1]), dim=-1)
+    query = sep.video_query(emb)
+    weights = torch.softmax(emb @ texts.T / config.click_temperature, dim=-1)
+    assert torch.allclose(query, torch.nn.functional.normalize(weights @ texts, dim=-1), atol=1e-5)
+    assert not torch.allclose(query, emb, atol=1e-3)  # read through the texts, not passed on
+    config.click_vocabulary = []
+    assert torch.equal(Separator(SeparatorNet(config), tiny_encoder, name="tiny").video_query(emb), emb)
 
 
 def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_encoder):
-    from separation.api import CLICK_CONTEXT_SECONDS
     from separation.apply import presence_probs
 
     torch.manual_seed(0)
     config = SeparatorConfig.tiny()
     config.click_vocabulary = ["a violin", "a piano", "applause", "a trumpet"]
+    CLICK_CONTEXT_SECONDS = config.click_context_seconds
     sep = Separator(SeparatorNet(config).eval(), tiny_encoder, name="tiny")
     with torch.no_grad():  # an untrained net ignores the query (FiLM starts at identity): make it listen
         for block in sep.net.blocks:
@@ -236,7 +243,7 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
 
     import soundsift.io as io
     import soundsift.resample as resampling
-    from separation.cli import write_stems
+    from separation.stems import write_stems
 
     wave = chord(3.0, rate=44100, channels=2)
     texts = ["a violin", "a man speaking"]
@@ -252,9 +259,10 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
     for source in (wave, tmp_path / "in.wav", tmp_path / "in.mka"):  # in memory, read by libsndfile, by ffmpeg
         stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5)
         assert stream.prompts == texts and stream.presence is None  # known once the stream has ended
-        paths = [tmp_path / "violin.wav", tmp_path / "man.wav", tmp_path / "residual.wav"]
-        energy, clipped = write_stems(paths, stream)
-        assert len(stream.presence) == 2 and clipped == [0, 0, 0]
+        written = write_stems(tmp_path / "track", stream, force=True)
+        paths, energy = written.paths, written.energy
+        assert [p.name for p in paths] == ["a-violin.wav", "a-man-speaking.wav", "residual.wav"]
+        assert len(stream.presence) == 2 and written.clipped == [0, 0, 0]
         stems = [torch.from_numpy(sf.read(p, dtype="float32", always_2d=True)[0].T) for p in paths]
         for got, want in zip(stems, list(ref) + [wave - ref.sum(0)]):
             assert got.shape == wave.shape and torch.allclose(got, want, atol=1e-5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs, spans_from_frames  # noqa: F401 (re-exported)
+from soundsift.timeline import FRAME_SECONDS, runs, spans_from_frames
 
 
 def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, abs_db: float = -60.0,

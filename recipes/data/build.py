@@ -22,7 +22,8 @@ from recipes.data.activity import activity_spans
 from recipes.data.captions import describe
 from recipes.data.synth import SOUNDFONTS
 from soundsift.errors import SoundSiftError
-from soundsift.io import slug
+from soundsift.names import slug
+from soundsift.timeline import FRAME_SECONDS
 
 SPLITS = ("train", "val", "test")
 SAMPLE_RATE = 16000
@@ -88,7 +89,7 @@ def plan(preset: Preset, seed: int) -> list[Job]:
 
 def _segments(rng: np.random.Generator, duration: float) -> list[tuple[float, float]]:
     """Where a source may play: the whole clip, one stretch, or two stretches."""
-    grid = lambda t: round(round(t / 0.04) * 0.04, 2)  # noqa: E731
+    grid = lambda t: round(round(t / FRAME_SECONDS) * FRAME_SECONDS, 2)  # noqa: E731
     mode = rng.choice(["full", "one", "two"], p=[0.3, 0.4, 0.3])
     if mode == "full":
         return [(0.0, grid(duration))]
@@ -138,7 +139,7 @@ def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str)
     from soundsift.io import save_audio, save_video
 
     rng = np.random.default_rng([seed, SPLITS.index(job.split), job.index])
-    duration = round(round(rng.uniform(*preset.duration) / 0.04) * 0.04, 2)
+    duration = round(round(rng.uniform(*preset.duration) / FRAME_SECONDS) * FRAME_SECONDS, 2)
     n = int(round(duration * SAMPLE_RATE))
     waves, infos, fonts = [], [], []
     for label in job.labels:

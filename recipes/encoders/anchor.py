@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     (weight, temperature), scores = choose(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     for (w, t), (seen, unseen) in scores.items():
         print(f"weight {w:.1f} temperature {t:.2f}: seen {seen:.3f} unseen {unseen:.3f}")
-    path = update_config(PEAVConfig, args.model, text_anchors=training_captions(), anchor_weight=weight,
+    path = update_config(PEAVConfig, args.model, args.out, args.force, text_anchors=training_captions(), anchor_weight=weight,
                          anchor_temperature=temperature)
     seen, unseen = scores[(weight, temperature)]
     print(f"anchor_weight = {weight}, anchor_temperature = {temperature} (seen {seen:.3f}, unseen {unseen:.3f} "

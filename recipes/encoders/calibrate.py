@@ -20,9 +20,10 @@ from tqdm import tqdm
 from encoders.configuration import PEAVConfig
 from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
-from recipes.encoders.evaluate import _counts, _f1, span_scores
+from recipes.encoders.evaluate import span_scores
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
+from soundsift.metrics import f1, frame_counts
 
 THRESHOLDS = np.round(np.concatenate([np.arange(0.01, 0.05, 0.01), np.arange(0.05, 0.96, 0.05)]), 2)
 
@@ -42,9 +43,9 @@ def calibrate(encoder, root: str | Path, split: str = "val", limit: int | None =
         scores, truth = span_scores(encoder, mix, rate, row, rng)
         for i, t in enumerate(THRESHOLDS):
             flagged = scores >= t
-            counts[i] += _counts(flagged[:-1], truth[:-1]) + (len(truth) - 1) * _counts(flagged[-1:], truth[-1:])
-    f1 = {float(t): _f1(*c) for t, c in zip(THRESHOLDS, counts.tolist())}
-    return max(f1, key=f1.get), f1
+            counts[i] += frame_counts(flagged[:-1], truth[:-1]) + (len(truth) - 1) * frame_counts(flagged[-1:], truth[-1:])
+    by_threshold = {float(t): f1(*c) for t, c in zip(THRESHOLDS, counts.tolist())}
+    return max(by_threshold, key=by_threshold.get), by_threshold
 
 
 def main(argv=None) -> None:
@@ -53,7 +54,7 @@ def main(argv=None) -> None:
     args = config_tool_args(__doc__.splitlines()[0], argv)
     best, f1 = calibrate(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     print(" ".join(f"{t:.2f}:{v:.3f}" for t, v in f1.items()))
-    path = update_config(PEAVConfig, args.model, frame_threshold=best)
+    path = update_config(PEAVConfig, args.model, args.out, args.force, frame_threshold=best)
     print(f"frame_threshold = {best:.2f} (F1 {f1[best]:.3f} on {args.split}) -> {path}")
 
 

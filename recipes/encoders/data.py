@@ -15,7 +15,7 @@ import soundfile as sf
 import torch
 from torch.utils.data import Dataset
 
-from recipes.data.activity import FRAME_SECONDS, frames_from_spans
+from soundsift.timeline import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
 from recipes.data.captions import templated
 from recipes.common import CorpusDataModule

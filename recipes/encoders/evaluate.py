@@ -25,19 +25,12 @@ import torch
 from tqdm import tqdm
 
 from recipes import common
-from recipes.data.activity import FRAME_SECONDS, frames_from_spans
+from soundsift.timeline import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
-
-
-def _f1(tp: int, fp: int, fn: int) -> float:
-    return 2 * tp / max(2 * tp + fp + fn, 1)
-
-
-def _counts(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    return np.array([(pred & truth).sum(), (pred & ~truth).sum(), (~pred & truth).sum()], dtype=np.int64)
+from soundsift.metrics import f1, frame_counts, recall_at_k
 
 
 def span_scores(encoder, mix: torch.Tensor, rate: int, row: dict, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -74,7 +67,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         present = [s for s in row["sources"] if s["target"]]
         scores, truth = span_scores(encoder, mix, rate, row, rng)
         flagged = scores >= encoder.backend.frame_threshold
-        span_counts += _counts(flagged[:-1], truth[:-1])
+        span_counts += frame_counts(flagged[:-1], truth[:-1])
         absent_fp += int(flagged[-1].sum())
         absent_total += flagged.shape[1]
         for s in present:
@@ -105,8 +98,8 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         "split": split, "mixtures": len(rows), "clips": len(src_cls),
         "zero_shot_acc_seen": float((ranks[:, 0] == labels).float().mean()),
         "zero_shot_acc_unseen": float(np.mean([((audio @ u.T).argmax(1) == labels).float().mean() for u in unseen_sets])),
-        "audio_to_text_R@1": float((ranks[:, 0] == labels).float().mean()),
-        "audio_to_text_R@5": float((ranks[:, :5] == labels[:, None]).any(1).float().mean()),
+        "audio_to_text_R@1": recall_at_k(sims, labels, 1),
+        "audio_to_text_R@5": recall_at_k(sims, labels, 5),
     }
     t2a = (seen @ audio.T).argsort(dim=1, descending=True)
     present_cls = sorted(set(src_cls))
@@ -116,7 +109,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         mixes = torch.stack(mix_emb)
         queries = torch.stack([q for q, _ in scene_queries])
         own = torch.tensor([o for _, o in scene_queries])
-        r_at_1 = lambda scores: float((scores.argmax(1) == own).float().mean())  # noqa: E731
+        r_at_1 = lambda scores: recall_at_k(scores, own, 1)  # noqa: E731
         pooled = encoder.video_audio_similarity(queries, mixes)
         result.update({"video_to_audio_R@1": r_at_1(pooled), "video_to_audio_R@1_pooled": r_at_1(pooled),
                        "video_queries": len(own), "video_candidates": len(mixes)})
@@ -138,7 +131,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
                        "object_video_class_acc": float(((queries @ seen.T).argmax(1) == obj_cls).float().mean()),
                        "object_candidates": len(keys)})
     tp, fp, fn = span_counts.tolist()
-    result.update({"span_f1": _f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),
+    result.update({"span_f1": f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),
                    "span_recall": tp / max(tp + fn, 1), "absent_fpr": absent_fp / max(absent_total, 1)})
     return result
 

@@ -5,12 +5,12 @@
 
 from encoders.configuration import PEAVConfig
 from encoders.modeling import PEAVModel
-from recipes.common import export_main, load_checkpoint
+from recipes.common import export_main, lineage, load_checkpoint
 from recipes.encoders.module import EncoderModule
 from soundsift.errors import SoundSiftError
 
 
-def export(checkpoint: str, out: str) -> None:
+def export(checkpoint: str, out: str, stage: str | None = None, recipe: str | None = None) -> None:
     ckpt = load_checkpoint(checkpoint)
     if "model_config" in ckpt:
         model = PEAVModel(PEAVConfig(**ckpt["model_config"]))
@@ -22,6 +22,7 @@ def export(checkpoint: str, out: str) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     if [k for k in missing if not k.startswith("text.")] or unexpected:
         raise SoundSiftError(f"{checkpoint} does not match the module: {missing[:3]} {unexpected[:3]}")
+    model.config.lineage = lineage(ckpt, checkpoint, stage, recipe)
     model.save_pretrained(out)
     print(out)
 

@@ -19,14 +19,13 @@ import numpy as np
 import soundfile as sf
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.cli import LightningCLI
 from torch.utils.data import Dataset
 
 from encoders.api import normalize_level
 from encoders.configuration import PEAVConfig
 from encoders.modeling import PEAVModel, sigmoid_contrastive_loss
 from encoders.towers import sync_vectors
-from recipes.common import CorpusDataModule, adamw_one_cycle
+from recipes.common import CorpusDataModule, adamw_one_cycle, train_cli
 from recipes.data import taxonomy
 from recipes.data.build import read_manifest
 
@@ -185,9 +184,9 @@ class SyncModule(L.LightningModule):
         checkpoint["state_dict"].update({k: v for k, v in own.items() if ".text." in k})
 
 
-def main(args=None):
-    LightningCLI(SyncModule, SyncDataModule, save_config_kwargs={"overwrite": True}, args=args)
+def main(args=None) -> int:
+    return train_cli(SyncModule, SyncDataModule, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     args = config_tool_args(__doc__.splitlines()[0], argv)
     best, r_at_1 = choose(PEAVEncoder.from_pretrained(args.model), args.data, args.split, args.limit)
     print(" ".join(f"{w:g}:{v:.3f}" for w, v in r_at_1.items()))
-    path = update_config(PEAVConfig, args.model, sync_weight=best)
+    path = update_config(PEAVConfig, args.model, args.out, args.force, sync_weight=best)
     print(f"sync_weight = {best:g} (video->audio R@1 {r_at_1[best]:.3f} on {args.split}) -> {path}")
 
 

@@ -5,15 +5,14 @@
     python -m recipes.encoders.export runs/encoders-small/checkpoints/last.ckpt encoders/pretrained/peav-small
 """
 
-from lightning.pytorch.cli import LightningCLI
-
+from recipes.common import train_cli
 from recipes.encoders.data import EncoderDataModule
 from recipes.encoders.module import EncoderModule
 
 
-def main(args=None):
-    LightningCLI(EncoderModule, EncoderDataModule, save_config_kwargs={"overwrite": True}, args=args)
+def main(args=None) -> int:
+    return train_cli(EncoderModule, EncoderDataModule, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -27,7 +27,7 @@ FORMATS = ((16000, 1), (44100, 2))
 
 def child(path: str, model: str | None) -> dict:
     from separation import Separator
-    from separation.cli import write_stems
+    from separation.stems import write_stems
     from soundsift.io import AudioFile
 
     sep = Separator.from_pretrained(model)
@@ -36,7 +36,7 @@ def child(path: str, model: str | None) -> dict:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         res = sep.separate_stream(audio, text="a woman speaking")
-        write_stems([Path(out) / "target.wav", Path(out) / "residual.wav"], res)
+        write_stems(Path(out) / "track", res)
         elapsed = time.perf_counter() - start
     seconds = audio.scan().frames / audio.sample_rate
     return {"seconds": seconds, "rate": audio.sample_rate, "channels": audio.channels, "elapsed_s": elapsed,

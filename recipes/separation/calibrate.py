@@ -22,10 +22,11 @@ from tqdm import tqdm
 from recipes.common import config_tool_args, run_tool, update_config
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL
-from recipes.separation.evaluate import _db, absent_classes, class_similarity
-from separation.modeling import SeparatorConfig
+from recipes.separation.evaluate import absent_classes, class_similarity
+from separation.configuration import SeparatorConfig
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
+from soundsift.metrics import level_db
 
 SHARPNESS = (1.0, 1.5, 2.0, 3.0, 4.0)
 ABSENT_DB = -25.0
@@ -60,7 +61,7 @@ def gate_levels(separator, root: str | Path, split: str = "val", limit: int | No
         for label in absent_classes(present, class_sim, rng):
             if label is not None:
                 out = separator.separate(mix, rate, text=BY_LABEL[label].captions[0])
-                absent.append((out.presence[0], _db(out.targets[0]) - _db(mix)))
+                absent.append((out.presence[0], level_db(out.targets[0]) - level_db(mix)))
     return np.array(present_p), np.array(absent)
 
 
@@ -106,7 +107,7 @@ def main(argv=None) -> None:
         print(f"k={k}: absent median {r['absent_median_db']:.1f} dB, {100 * r['absent_above']:.1f} % above "
               f"{ABSENT_DB:.0f} dB; present gate 5th percentile {r['present_gate_p5_db']:.1f} dB")
     k = choose(rows)
-    print(f"presence_sharpness = {k} -> {update_config(SeparatorConfig, args.model, presence_sharpness=k)}")
+    print(f"presence_sharpness = {k} -> {update_config(SeparatorConfig, args.model, args.out, args.force, presence_sharpness=k)}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from recipes.common import CorpusDataModule
-from recipes.data.activity import FRAME_SECONDS, frames_from_spans, runs
+from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
@@ -235,6 +235,7 @@ class SeparationDataModule(CorpusDataModule):
 
         h = self.hparams
         encoder = PEAVEncoder.from_pretrained(h.encoder)
+        self.query_dim = encoder.embed_dim  # checked against the separator's in SeparationModule.setup
         self.banks = build_banks(encoder, Path(h.root), splits=("train", "val"))
         text, audio, _ = MODE_PROBS
         scale = (1 - h.absent_prob) / (text + audio)

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as si_sdr
 from tqdm import tqdm
 
 from recipes import common
@@ -29,27 +28,7 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
-
-
-def oracle_irm(net, mixture: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Ideal ratio mask sqrt(|S|^2 / (|S|^2 + |N|^2)) applied on the separator's STFT."""
-    s, n = net.stft(target), net.stft(mixture - target)
-    mask = (s.abs() ** 2 / (s.abs() ** 2 + n.abs() ** 2 + 1e-10)).sqrt()
-    return net.istft(mask * net.stft(mixture), mixture.shape[-1])
-
-
-def bss_eval(target: np.ndarray, estimate: np.ndarray, mixture: np.ndarray, rate: int) -> dict:
-    import museval
-
-    refs = np.stack([target, mixture - target])[..., None]
-    ests = np.stack([estimate, mixture - estimate])[..., None]
-    sdr, _, sir, sar, _ = museval.metrics.bss_eval(refs, ests, window=rate, hop=rate, compute_permutation=False)
-    med = lambda x: float(np.nanmedian(x[0])) if np.isfinite(x[0]).any() else float("nan")  # noqa: E731
-    return {"sdr": med(sdr), "sir": med(sir), "sar": med(sar)}
-
-
-def _db(x: torch.Tensor) -> float:
-    return float(10 * torch.log10(x.pow(2).sum() + 1e-12))
+from soundsift.metrics import bss_eval, level_db, oracle_irm, si_sdr
 
 
 def class_similarity(encoder) -> np.ndarray:
@@ -91,7 +70,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
         video = load_video(root / row["video"]) if clicks and row.get("video") else None
         for s, est, est_p in zip(present, res.targets, para.targets):
             target, _ = load_audio(root / s["path"])
-            oracle = oracle_irm(separator.net, mix[0], target[0])
+            oracle = oracle_irm(mix[0], target[0], separator.net.config.n_fft, separator.net.config.hop)
             rec = {"id": row["id"], "label": s["label"], "n": row["num_sources"],
                    "mix": float(si_sdr(mix[0], target[0])), "text": float(si_sdr(est[0], target[0])),
                    "paraphrase": float(si_sdr(est_p[0], target[0])),
@@ -112,7 +91,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
                 # the same click with the object's sound taken out: a silent object, whose answer is silence
                 rest = mix - target
                 out = separator.separate(rest, rate, video=(video.frames, video.fps), click=click).targets[0]
-                silent.append(_db(out) - _db(rest))
+                silent.append(level_db(out) - level_db(rest))
             if museval_metrics:
                 rec.update({f"bss_{k}": v for k, v in
                             bss_eval(target[0].numpy(), est[0].numpy(), mix[0].numpy(), rate).items()})
@@ -123,10 +102,10 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
                 shown.append((row["id"], s["label"], mix[0], target[0], est[0], oracle))
         label, near = absent_classes(present, class_sim, rng)
         out = separator.separate(mix, rate, text=BY_LABEL[label].captions[0]).targets[0]
-        absent.append(_db(out) - _db(mix))
+        absent.append(level_db(out) - level_db(mix))
         if near is not None:
             out = separator.separate(mix, rate, text=BY_LABEL[near].captions[0]).targets[0]
-            similar.append(_db(out) - _db(mix))
+            similar.append(level_db(out) - level_db(mix))
     result = summarize(records, absent, similar, silent)
     result.update({"split": split, "mixtures": len(rows)})
     if figure is not None and shown:

@@ -3,13 +3,14 @@
     python -m recipes.separation.export CHECKPOINT OUT_DIR
 """
 
-from recipes.common import export_main, load_checkpoint
+from recipes.common import export_main, lineage, load_checkpoint
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from recipes.separation.module import SeparationModule
-from separation.modeling import SeparatorConfig, SeparatorNet
+from separation.configuration import SeparatorConfig
+from separation.modeling import SeparatorNet
 
 
-def export(checkpoint: str, out: str) -> None:
+def export(checkpoint: str, out: str, stage: str | None = None, recipe: str | None = None) -> None:
     ckpt = load_checkpoint(checkpoint)
     if "net_config" in ckpt:
         net = SeparatorNet(SeparatorConfig(**ckpt["net_config"]))
@@ -21,6 +22,7 @@ def export(checkpoint: str, out: str) -> None:
         net = module.net
     # the classes it was trained on, one plain description each: what click prompts are read through
     net.config.click_vocabulary = [BY_LABEL[label].captions[0] for label in TARGET_LABELS]
+    net.config.lineage = lineage(ckpt, checkpoint, stage, recipe)
     net.save_pretrained(out)
     print(out)
 

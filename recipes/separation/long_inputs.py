@@ -23,9 +23,9 @@ from tqdm import tqdm
 from recipes.common import run_tool
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL
-from recipes.separation.evaluate import si_sdr
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
+from soundsift.metrics import si_sdr
 
 GROUP_SIZES = (5, 8)
 

@@ -9,26 +9,13 @@ import lightning as L
 from safetensors.torch import load_file
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio as si_sdr
 
 from recipes.common import adamw_one_cycle
-from separation.modeling import WEIGHTS_NAME, SeparatorConfig, SeparatorNet
-
-EPS = 1e-8
-TAU = 1e-3  # caps the SNR a perfect estimate can earn at 30 dB, so easy examples stop dominating
-ABSENT_WEIGHT = 0.1  # at full weight the -30 dB an all-silent output earns on absent targets made
-# "always silent" the optimum (silence costs only 0 dB on present ones): the first run collapsed to it
-
-
-def separation_loss(est: torch.Tensor, target: torch.Tensor, mixture: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
-    """Per-example loss in dB (Wisdom et al.'s thresholded SNR; absent targets: output level vs mixture,
-    down-weighted)."""
-    err = (target - est).pow(2).sum(-1)
-    ref = target.pow(2).sum(-1)
-    mix = mixture.pow(2).sum(-1)
-    present = 10 * torch.log10(err + TAU * ref + EPS) - 10 * torch.log10(ref + EPS)
-    absent = 10 * torch.log10(est.pow(2).sum(-1) + TAU * mix + EPS) - 10 * torch.log10(mix + EPS)
-    return torch.where(active, present, ABSENT_WEIGHT * absent)
+from separation.configuration import SeparatorConfig
+from separation.losses import EPS, separation_loss
+from separation.modeling import WEIGHTS_NAME, SeparatorNet
+from soundsift.errors import SoundSiftError
+from soundsift.metrics import si_sdr
 
 
 class SeparationModule(L.LightningModule):
@@ -48,6 +35,13 @@ class SeparationModule(L.LightningModule):
             missing, unexpected = self.net.load_state_dict(state, strict=False)
             if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner."))]:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
+
+    def setup(self, stage: str) -> None:
+        dim = getattr(getattr(self.trainer, "datamodule", None), "query_dim", None)  # set by the data's setup
+        if dim is not None and dim != self.net.config.query_dim:
+            raise SoundSiftError(f"the data's encoder gives {dim}-d queries but the separator takes "
+                                 f"{self.net.config.query_dim}-d ones: set model.config.query_dim to {dim}, or "
+                                 "data.encoder to an encoder of the separator's size")
 
     def forward(self, batch):
         return self.net(batch["mixture"], batch["query"], batch["spans"], return_presence=True)

@@ -5,15 +5,14 @@
     python -m recipes.separation.export runs/separation-small/checkpoints/last.ckpt separation/pretrained/separator-small
 """
 
-from lightning.pytorch.cli import LightningCLI
-
+from recipes.common import train_cli
 from recipes.separation.data import SeparationDataModule
 from recipes.separation.module import SeparationModule
 
 
-def main(args=None):
-    LightningCLI(SeparationModule, SeparationDataModule, save_config_kwargs={"overwrite": True}, args=args)
+def main(args=None) -> int:
+    return train_cli(SeparationModule, SeparationDataModule, args)
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

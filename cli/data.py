@@ -1,0 +1,28 @@
+"""``soundsift data build``: the data engine (recipes/data)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _build(args: argparse.Namespace) -> None:
+    from recipes.data.build import build
+
+    manifest = build(args.preset, args.out, seed=args.seed, workers=args.workers, variant=args.variant,
+                     force=args.force, progress=not args.quiet)
+    print(manifest)
+
+
+def add_commands(sub) -> None:
+    data = sub.add_parser("data", help="build the training corpus").add_subparsers(dest="data_command", required=True)
+    b = data.add_parser("build", help="render sources, mixtures and scenes; write manifest.jsonl")
+    b.add_argument("--preset", choices=["tiny", "small", "full", "test", "examples"], default="tiny")
+    b.add_argument("--out", required=True, help="output folder (resumes an interrupted build of the same settings)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    b.add_argument("--variant", choices=["default", "alt", "multi"], default="default",
+                   help="'multi': each clip from one of three soundfonts (FluidR3, MuseScore General, csound GM); "
+                        "'alt': TimGM6mb and held-out voices, to test generalisation")
+    b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=_build)

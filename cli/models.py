@@ -1,0 +1,50 @@
+"""``soundsift spans`` and ``soundsift classify``: the encoder's frame-level and clip-level answers."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _load_encoder(path):
+    from encoders import PEAVEncoder
+
+    return PEAVEncoder.from_pretrained(path)
+
+
+def _spans(args: argparse.Namespace) -> None:
+    from soundsift.io import load_mono
+
+    encoder = _load_encoder(args.model)
+    mono = load_mono(args.file, encoder.sample_rate)  # what the encoder would make of the file, built a block at a time
+    for text in args.text:
+        found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold)
+        shown = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in found) or "none"
+        print(f"{text}: {shown}")
+
+
+def _classify(args: argparse.Namespace) -> None:
+    from soundsift.io import AudioFile
+
+    source = AudioFile(args.file)
+    source.scan()  # a bad file fails before the model loads
+    encoder = _load_encoder(args.model)
+    audio = encoder.embed_audio_file(source)
+    texts = encoder.embed_text(args.labels)
+    scores = (audio @ texts.T)[0]
+    for i in scores.argsort(descending=True).tolist():
+        print(f"{scores[i].item():+.3f}  {args.labels[i]}")
+
+
+def add_commands(sub) -> None:
+    sp = sub.add_parser("spans", help="print when a described sound is active")
+    sp.add_argument("file")
+    sp.add_argument("--text", action="append", required=True, help="description (repeatable)")
+    sp.add_argument("--threshold", type=float, default=None)
+    sp.add_argument("--model", default=None)
+    sp.set_defaults(func=_spans)
+
+    c = sub.add_parser("classify", help="rank text labels by how well they describe a file")
+    c.add_argument("file")
+    c.add_argument("--labels", nargs="+", required=True)
+    c.add_argument("--model", default=None)
+    c.set_defaults(func=_classify)

@@ -1,0 +1,118 @@
+"""``soundsift separate``: demucs-like file handling around :class:`separation.Separator`.
+
+Stems go to ``OUT/<model>/<track>/<stem>.<ext>``, one track folder per input, named and ordered by
+:mod:`separation.prompts`; each track folder is locked while written and appears whole
+(:mod:`separation.stems`, :mod:`soundsift.outputs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+from pathlib import Path
+
+from soundsift.errors import SoundSiftError
+
+PROGRESS_SECONDS = 30.0  # show a progress bar for inputs longer than this
+ABSENT_PRESENCE = 0.5    # below this presence probability the CLI says the prompted sound was not found
+
+
+def track_folders(out_dir: str | Path, model: str | None, inputs: list[str]) -> list[Path]:
+    """OUT/<model>/<track> per input: names made safe (a file called '...wav' or a model folder 'x/..'
+    cannot climb out of OUT), and two inputs that would share a folder refused."""
+    from separation.api import DEFAULT_DIR
+    from soundsift.names import safe_component
+
+    model_name = safe_component(Path(model).resolve().name if model else DEFAULT_DIR.name, "model")
+    folders = [Path(out_dir) / model_name / safe_component(Path(p).stem, "track") for p in inputs]
+    for i, folder in enumerate(folders):
+        if folder in folders[:i]:
+            raise SoundSiftError(f"{inputs[folders.index(folder)]} and {inputs[i]} would both write to {folder}: "
+                                 "rename one, or run them separately with different -o")
+    return folders
+
+
+def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
+                   out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
+                   clicks: list[str] | None = None, encoding: str = "float32") -> list[Path]:
+    from separation.api import Separator, check_input
+    from separation.click import click_window_from_file
+    from separation.prompts import build_prompts, parse_click, parse_span
+    from separation.stems import FORMATS, write_stems
+    from soundsift.io import AudioFile
+    from soundsift.outputs import FolderLock, check_replaceable, clean_stale
+
+    if encoding not in FORMATS:
+        raise SoundSiftError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
+    if not inputs:
+        raise SoundSiftError("no input file given")
+    span_list = [parse_span(s) for s in spans or []]
+    click_list = [parse_click(c) for c in clicks or []]
+    query = AudioFile(audio_query) if audio_query else None
+    prompts = build_prompts(text, query, click_list or None, span_list)  # the stems, their order and names
+    sources = [AudioFile(path) for path in inputs]
+    for source in sources:  # fail on any bad input before writing anything: one decoding pass, a block at a time
+        source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
+        check_input(source, span_list)
+        for c in click_list:  # a click needs a video track and must land inside its frames
+            click_window_from_file(source.path, c)
+    if query is not None:
+        query.scan()
+    folders = track_folders(out_dir, model, inputs)
+    written = []
+    with contextlib.ExitStack() as locks:
+        for folder in folders:  # before loading the model: refusing should be quick
+            locks.enter_context(FolderLock(folder))
+            clean_stale(folder)  # what a killed run left beside it
+            check_replaceable(folder, force)
+        sep = Separator.from_pretrained(model)
+        for source, folder in zip(sources, folders):
+            seconds = source.scan().frames / source.sample_rate
+            result = sep.separate_stream(source, prompts=prompts, spans=span_list or None,
+                                         video=source.path if click_list else None,
+                                         progress=not quiet and seconds > PROGRESS_SECONDS)
+            stems = write_stems(folder, result, encoding, force=force)
+            written += stems.paths
+            if not quiet:
+                _report(stems, result, source, encoding)
+    return written
+
+
+def _report(stems, result, source, encoding: str) -> None:
+    for p in stems.paths:
+        print(os.fspath(p))
+    for p, n in zip(stems.paths, stems.clipped):
+        if n:
+            print(f"note: {n} samples of {p.name} were clipped at full scale ({encoding}); float32 keeps them",
+                  file=sys.stderr)
+    for prompt, p, stem_energy in zip(result.prompts, result.presence or [], stems.energy):
+        if p < ABSENT_PRESENCE:
+            level = 10 * math.log10((stem_energy + 1e-20) / (source.scan().energy + 1e-20))
+            print(f"note: {prompt!r} does not seem to be in {source.path.name} (presence {p:.2f}); its stem is "
+                  f"{-level:.0f} dB below the input", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> None:
+    separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
+                   model=args.model, quiet=args.quiet, encoding=args.format)
+
+
+def add_commands(sub) -> None:
+    s = sub.add_parser("separate", help="extract the prompted sound from audio or video files")
+    s.add_argument("inputs", nargs="+", help="audio or video files")
+    s.add_argument("--text", action="append", help="what to extract, e.g. 'a violin' (repeat for more stems)")
+    s.add_argument("--audio-query", help="an example recording of the sound to extract")
+    s.add_argument("--span", action="append", metavar="+START:END", help="+a:b target sounds here, -a:b it does not")
+    s.add_argument("--click", action="append", metavar="T:X:Y",
+                   help="on a video input: the object at pixel (X, Y) at T seconds (repeat for more stems)")
+    s.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
+    s.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
+    s.add_argument("--force", action="store_true", help="replace existing track folders")
+    s.add_argument("--format", default="float32", choices=["float32", "int16", "int24", "flac"],
+                   help="stem encoding: float32 wav (default: exact, stems add up to the input), int16/int24 wav, "
+                        "or 24-bit flac (smaller; clipped at full scale)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=_run)

@@ -1,0 +1,52 @@
+"""Configuration of the SoundSift separator (saved as ``config.json`` in a ``from_pretrained`` folder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from soundsift.config import JsonConfig
+
+
+@dataclass
+class SeparatorConfig(JsonConfig):
+    model_type: str = "soundsift_separator"
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    hop: int = 256
+    query_dim: int = 256
+    channels: int = 256
+    hidden: int = 384
+    dilations: list = field(default_factory=lambda: [1, 2, 4, 8, 16, 1, 2, 4, 8, 16])
+    encoder: str = "peav-small"  # which encoder's space the queries live in
+    presence_gate: bool = False  # a head that predicts "target absent" and scales the mask down
+    refine_channels: int = 0  # > 0: a small 2-D conv net refines the mask bin by bin (MaskRefiner)
+    # The gate is sigmoid(sharpness x presence logit): > 1 pushes it toward 0 or 1 around the same 0.5
+    # point, so absent prompts come out quieter and present ones louder (chosen on validation; 1 in training).
+    presence_sharpness: float = 1.0
+    # Inference: segments of this length with 25 % overlap (3, 4 and 8 s measured alike on validation).
+    segment_seconds: float = 8.0
+    # Descriptions of the sounds the separator was trained on: a click's video embedding is read
+    # through them (see Separator.video_query), since video queries never entered training.
+    click_vocabulary: list = field(default_factory=list)
+    # Click prompts, all chosen on validation (docs/SEPARATION.md): the box side as a share of the
+    # frame's shorter side, held still over the window of video around the click (a longer window lets
+    # the object drift out of it); the softmax temperature over the box's similarity to the vocabulary;
+    # weight x log(presence) of a class in the context of mixture around the click, added to the
+    # ``click_candidates`` classes the box looks most like (more candidates pull clicks on silent
+    # objects onto whatever sounds; 0 turns the weighting off).
+    click_box_fraction: float = 0.25
+    click_window_seconds: float = 1.0
+    click_temperature: float = 0.1
+    click_presence_weight: float = 2.0
+    click_context_seconds: float = 8.0
+    click_candidates: int = 2
+    # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
+    lineage: dict = field(default_factory=dict)
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    @classmethod
+    def tiny(cls) -> "SeparatorConfig":
+        return cls(query_dim=64, channels=32, hidden=48, dilations=[1, 2, 4], n_fft=256, hop=64, presence_gate=True)

@@ -1,0 +1,93 @@
+"""Prompts: what the user asks for, in the order the stems come out, and the name of each stem.
+
+This module alone decides prompt order and stem names: ``Separator`` embeds the prompts it gets
+from :func:`build_prompts` in that order and returns each stem with its name, and the command line
+writes the files the result names.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from soundsift.checks import check_texts
+from soundsift.errors import SoundSiftError
+from soundsift.names import slug, unique
+
+RESIDUAL = "residual"  # the stem that holds everything else; no prompt may take its name
+
+
+@dataclass(frozen=True)
+class Prompt:
+    kind: str     # "text", "audio" (an example sound), "click" (on the video) or "span" (+ spans alone)
+    label: str    # as shown to the user: the text itself, "audio-query", "click-3s-193-47", "span-query"
+    value: object = None  # text: str; audio: a path, an AudioFile or (wave, rate); click: (t, x, y)
+
+    @property
+    def name(self) -> str:
+        """The stem's base name before duplicates are numbered (see :func:`stem_names`)."""
+        return slug(self.label)
+
+
+def parse_span(text: str) -> tuple[str, float, float]:
+    """'+1.0:3.5' or '-4:6' -> ('+', 1.0, 3.5)."""
+    sign, body = text[:1], text[1:]
+    try:
+        start, end = (float(x) for x in body.split(":"))
+    except ValueError:
+        raise SoundSiftError(f"bad span {text!r}: use +START:END or -START:END in seconds") from None
+    if sign not in "+-" or not sign:
+        raise SoundSiftError(f"bad span {text!r}: it must start with + (target here) or - (target absent)")
+    return sign, start, end
+
+
+def parse_click(text: str) -> tuple[float, float, float]:
+    """'2.5:120:80' -> (t seconds, x pixels, y pixels)."""
+    try:
+        t, x, y = (float(v) for v in text.split(":"))
+    except ValueError:
+        raise SoundSiftError(f"bad click {text!r}: use TIME:X:Y (seconds, pixels from the top-left)") from None
+    if not all(math.isfinite(v) for v in (t, x, y)):
+        raise SoundSiftError(f"bad click {text!r}: not a number")
+    return t, x, y
+
+
+def click_label(click) -> str:
+    return "click-{:g}s-{:g}-{:g}".format(*click)
+
+
+def _clicks(click) -> list[tuple[float, float, float]]:
+    if click is None or len(click) == 0:
+        return []
+    clicks = [click] if isinstance(click[0], (int, float)) else list(click)
+    for c in clicks:
+        if len(c) != 3:
+            raise SoundSiftError(f"a click is (seconds, x, y), got {c!r}")
+    return [tuple(float(v) for v in c) for c in clicks]
+
+
+def build_prompts(text=None, audio_query=None, click=None, spans=None) -> list[Prompt]:
+    """The prompts of one separation, in stem order: each text, the audio example, each click; with
+    none of those, the + spans' own audio (``span``). Spans also steer every other prompt."""
+    prompts = []
+    if text is not None:
+        prompts += [Prompt("text", t, t) for t in check_texts(text)]
+    if audio_query is not None:
+        prompts.append(Prompt("audio", "audio-query", audio_query))
+    prompts += [Prompt("click", click_label(c), c) for c in _clicks(click)]
+    if not prompts:
+        if not any(sign == "+" for sign, *_ in spans or []):
+            raise SoundSiftError("no prompt: give a text, an audio query, a click on the video, or a + span")
+        prompts.append(Prompt("span", "span-query"))
+    return prompts
+
+
+def stem_names(prompts: list[Prompt]) -> list[str]:
+    """One file-safe name per prompt, bounded in bytes, repeated names numbered once ('a-violin',
+    'a-violin-2'), never 'residual'; the residual's name follows them."""
+    return unique([p.name for p in prompts], reserved=(RESIDUAL,)) + [RESIDUAL]
+
+
+def is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
