@@ -390,3 +390,18 @@ def test_recipe_tools_stop_on_bad_input_with_one_error_line(tool, args, tmp_path
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_separator_that_does_not_fit_its_encoder_stops_with_one_line(tiny_corpus, tmp_path):
+    """The tiny separator (64-d queries) with the shipped 256-d encoder: one error line before training."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "recipes.separation.train", "fit", "--model.tiny", "true",
+                          "--data.root", str(tiny_corpus), "--data.num_workers", "0", "--trainer.max_steps", "1",
+                          "--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the data's encoder gives 256-d queries but the separator takes 64-d"), run.stderr
+    assert "Traceback" not in run.stderr

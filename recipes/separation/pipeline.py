@@ -1,0 +1,9 @@
+"""The shipped separator's recipe, every stage in order: ``python -m recipes.separation.pipeline [--from STAGE]``
+(see recipes/pipeline.py and recipes/separation/pipeline.yaml)."""
+
+from pathlib import Path
+
+from recipes.pipeline import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(default=str(Path(__file__).with_name("pipeline.yaml"))))
