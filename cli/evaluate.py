@@ -10,12 +10,26 @@ def _report_dir(args, kind: str) -> str:
     return args.out or os.path.join("runs", "eval", f"{kind}-{os.path.basename(os.path.normpath(args.data))}-{args.split}")
 
 
+def _record(args, kind: str, result: dict, model_dir) -> None:
+    """``--record SET``: keep the result in docs/results.json, where the README's table comes from."""
+    if args.record:
+        from pathlib import Path
+
+        from recipes.common import weights_digest
+        from recipes.results import record
+
+        model = f"{Path(model_dir).name}@{weights_digest(model_dir)}"
+        print(f"recorded as {kind} on {args.record} -> {record(kind, args.record, result, model, args.data)}")
+
+
 def _eval_encoders(args: argparse.Namespace) -> None:
     from encoders import PEAVEncoder
+    from encoders.api import DEFAULT_DIR
     from recipes.encoders.evaluate import evaluate, to_markdown, write_report
 
     result = evaluate(PEAVEncoder.from_pretrained(args.model), args.data, args.split, limit=args.limit,
                       progress=not args.quiet)
+    _record(args, "encoders", result, args.model or DEFAULT_DIR)
     title = f"Encoders on {args.data} ({args.split})"
     js, md = write_report(result, _report_dir(args, "encoders"), title)
     print(to_markdown(result, title))
@@ -30,6 +44,9 @@ def _eval_separation(args: argparse.Namespace) -> None:
     result = evaluate(Separator.from_pretrained(args.model), args.data, args.split, limit=args.limit,
                       audio_queries=not args.no_audio_queries, museval_metrics=not args.no_museval,
                       clicks=not args.no_clicks, progress=not args.quiet, figure=os.path.join(out, "spectrograms.png"))
+    from separation.api import DEFAULT_DIR
+
+    _record(args, "separation", result, args.model or DEFAULT_DIR)
     title = f"Separation on {args.data} ({args.split})"
     js, md = write_report(result, out, title)
     print(to_markdown(result, title))
@@ -39,7 +56,12 @@ def _eval_separation(args: argparse.Namespace) -> None:
 def _bench(args: argparse.Namespace) -> None:
     from recipes.separation.bench import bench, to_markdown
 
-    print(to_markdown(bench(tuple(args.seconds), args.model)))
+    rows = bench(tuple(args.seconds), args.model)
+    print(to_markdown(rows))
+    if args.record:
+        from recipes.results import record
+
+        print(f"recorded -> {record('speed', 'bench', rows, args.model or 'separator-small')}")
 
 
 def _common(p) -> None:
@@ -48,6 +70,8 @@ def _common(p) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N mixtures")
     p.add_argument("--out", default=None, help="report folder (default: runs/eval/...)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--record", choices=["synthetic", "alt", "real"], default=None,
+                   help="keep the result in docs/results.json as this test set (the README's table comes from it)")
 
 
 def add_commands(sub) -> None:
@@ -69,4 +93,5 @@ def add_commands(sub) -> None:
                                       "16 kHz mono and 44.1 kHz stereo")
     bn.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])
     bn.add_argument("--model", default=None)
+    bn.add_argument("--record", action="store_true", help="keep the figures in docs/results.json")
     bn.set_defaults(func=_bench)

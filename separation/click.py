@@ -57,6 +57,11 @@ def click_window_from_file(path: str | os.PathLike, click, window_seconds: float
         raise SoundSiftError(f"{path}: has no video track, so it cannot take a click prompt")
     w, h = int(stream.get("width") or 0), int(stream.get("height") or 0)
     duration = info["duration"]
+    track = float(stream.get("duration") or "nan")  # the picture may end before the sound does
+    if math.isfinite(track) and track < duration and track < click[0] <= duration:
+        raise SoundSiftError(f"{path}: click time {click[0]:g} s is past the end of the video ({track:.2f} s; "
+                             f"the audio goes on to {duration:.2f} s)")
+    duration = min(duration, track) if math.isfinite(track) else duration
     _check(click, duration if math.isfinite(duration) else float("inf"), w, h)
     t, x, y = click
     scale = min(1.0, DECODE_SIDE / min(w, h))

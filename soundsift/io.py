@@ -39,6 +39,12 @@ def _require_binary(name: str) -> str:
     return found
 
 
+def ffmpeg_path(path: str | os.PathLike) -> str:
+    """A file path as ffmpeg must be given it: 'file:' first, or a file named like a protocol
+    ('concat:a|b', 'http:...', 'subfile,,...') would be read as that protocol."""
+    return "file:" + os.fspath(path)
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise MediaError(f"{path}: no such file")
@@ -52,7 +58,8 @@ def probe(path: str | os.PathLike) -> dict:
     """ffprobe's view of a media file: ``{"audio": stream|None, "video": stream|None, "duration": s}``."""
     path = Path(path)
     _check_file(path)
-    cmd = [_require_binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)]
+    cmd = [_require_binary("ffprobe"), "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+           ffmpeg_path(path)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise MediaError(f"{path}: not a readable media file (corrupt, truncated or not audio/video)")
@@ -113,7 +120,7 @@ def _ffmpeg_blocks(path: Path, rate: int, channels: int, block_frames: int, star
     """float32 [C, n] blocks of a file's first audio track, decoded by ffmpeg as they are read (the
     pipe is read a block at a time, so a long file is never held whole)."""
     seek = (["-ss", f"{start:.6f}"] if start > 0 else []) + (["-t", f"{seconds:.6f}"] if seconds is not None else [])
-    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", str(path), "-map", "0:a:0",
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", ffmpeg_path(path), "-map", "0:a:0",
            "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(rate), "-"]
     frame_bytes = 4 * channels
     # stderr to a file, not a pipe: a corrupt file's error flood must not fill a pipe nobody reads yet
@@ -397,7 +404,7 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
         height, width = (size, size) if isinstance(size, int) else size
         filters.append(f"scale={width}:{height}")
     seek = ["-ss", f"{start:.3f}"] if start > 0 else []
-    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", str(path), "-map", "0:v:0",
+    cmd = [_require_binary("ffmpeg"), "-v", "error", "-nostdin", *seek, "-i", ffmpeg_path(path), "-map", "0:v:0",
            "-vf", ",".join(filters), "-f", "rawvideo", "-pix_fmt", "rgb24"]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
@@ -433,9 +440,9 @@ def save_video(path: str | os.PathLike, frames: torch.Tensor | np.ndarray, fps: 
                 raise MediaError(f"{path}: audio given without its sample rate")
             wav = Path(tmpdir) / "audio.wav"
             save_audio(wav, audio, sample_rate, overwrite=True)
-            cmd += ["-i", str(wav), "-c:a", "aac", "-b:a", "96k"]
+            cmd += ["-i", ffmpeg_path(wav), "-c:a", "aac", "-b:a", "96k"]
         cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+                "-movflags", "+faststart", "-f", "mp4", ffmpeg_path(tmp)]
         proc = subprocess.run(cmd, input=raw, capture_output=True)
         if proc.returncode != 0:
             raise MediaError(f"{path}: ffmpeg could not write the video: {proc.stderr.decode(errors='replace').strip()[-300:]}")

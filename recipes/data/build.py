@@ -23,6 +23,7 @@ from recipes.data.captions import describe
 from recipes.data.synth import SOUNDFONTS
 from soundsift.errors import SoundSiftError
 from soundsift.names import slug
+from soundsift.outputs import FolderLock
 from soundsift.timeline import FRAME_SECONDS
 
 SPLITS = ("train", "val", "test")
@@ -123,8 +124,25 @@ def _active_rms(wave: np.ndarray) -> float:
 _WORKER: dict = {}
 
 
-def _init_worker(soundfonts: list[str]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this worker when the build's main process dies (kill -9 included), so that no
+    orphan keeps writing shards that a rerun would render again at the same time."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the build lock still keeps a rerun out while we live
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+def _init_worker(soundfonts: list[str], parent: int | None = None) -> None:
     import torch
+
+    if parent is not None:
+        _die_with_parent(parent)
 
     torch.set_num_threads(1)
     from recipes.data.synth import Renderer
@@ -229,6 +247,23 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
     if shutil.which("espeak-ng") is None:
         raise SoundSiftError("espeak-ng is not installed (apt-get install espeak-ng)")
     out = Path(out)
+    with FolderLock(out):  # a second build into OUT stops with a clear error instead of racing this one
+        return _build_locked(preset, out, seed, workers, variant, force, progress, soundfonts)
+
+
+def _clean_temp_files(out: Path) -> int:
+    """Temp files of a build that was killed mid-write (shards, mixtures, sources, scene videos)."""
+    count = 0
+    for path in [*out.glob("manifest.part"), *out.glob(".shards/*.part"), *out.glob("*/*/.*.part*")]:
+        if path.is_file():
+            path.unlink()
+            count += 1
+    return count
+
+
+def _build_locked(preset: str, out: Path, seed: int, workers, variant: str, force: bool, progress: bool,
+                  soundfonts) -> Path:
+    _clean_temp_files(out)
     meta = {"preset": preset, "seed": seed, "variant": variant, "format": FORMAT_VERSION,
             "preset_settings": json.loads(json.dumps(asdict(PRESETS[preset])))}  # as it reads back from disk
     meta_path, manifest, shard_dir = out / "build.json", out / "manifest.jsonl", out / ".shards"
@@ -260,7 +295,7 @@ def build(preset: str, out: str | os.PathLike, seed: int = 0, workers: int | Non
     with tqdm(total=len(jobs), initial=done, desc=f"building {preset}", unit="mix", disable=not progress) as bar:
         if todo:
             ctx = mp.get_context("spawn")  # torch and FluidSynth are not fork-safe
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfonts,)) as pool:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfonts, os.getpid())) as pool:
                 for count in pool.imap_unordered(_run_shard, todo):
                     bar.update(count)
     tmp = manifest.with_suffix(".part")

@@ -28,7 +28,7 @@ from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
-from soundsift.metrics import bss_eval, level_db, oracle_irm, si_sdr
+from soundsift.metrics import bss_eval, level_db, oracle_irm, si_sdr, snr
 
 
 def class_similarity(encoder) -> np.ndarray:
@@ -73,6 +73,9 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
             oracle = oracle_irm(mix[0], target[0], separator.net.config.n_fft, separator.net.config.hop)
             rec = {"id": row["id"], "label": s["label"], "n": row["num_sources"],
                    "mix": float(si_sdr(mix[0], target[0])), "text": float(si_sdr(est[0], target[0])),
+                   # level-aware beside SI-SDR: plain SNR, and the output's level against the true target's
+                   "snr_mix": float(snr(mix[0], target[0])), "snr_text": float(snr(est[0], target[0])),
+                   "level_text": level_db(est[0]) - level_db(target[0]),
                    "paraphrase": float(si_sdr(est_p[0], target[0])),
                    "oracle": float(si_sdr(oracle, target[0]))}
             if audio_queries:
@@ -126,6 +129,8 @@ def _block(records) -> dict:
     for key in ("text", "paraphrase", "audio", "click", "oracle"):
         gains = [dict(r, g=r[key] - r["mix"]) for r in records if key in r]
         out[f"si_sdri_{key}"] = _median(gains, "g")
+    out["snri_text"] = _median([dict(r, g=r["snr_text"] - r["snr_mix"]) for r in records if "snr_text" in r], "g")
+    out["level_text"] = _median(records, "level_text")
     for key in ("bss_sdr", "bss_sir", "bss_sar", "oracle_bss_sdr"):
         out[key] = _median(records, key)
     return out
@@ -150,12 +155,14 @@ def summarize(records: list[dict], absent: list[float], similar: list[float] | N
 
 
 def to_markdown(result: dict, title: str) -> str:
-    cols = ["count", "si_sdri_text", "si_sdri_paraphrase", "si_sdri_audio", "si_sdri_click", "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar",
-            "oracle_bss_sdr"]
+    cols = ["count", "si_sdri_text", "snri_text", "level_text", "si_sdri_paraphrase", "si_sdri_audio", "si_sdri_click",
+            "si_sdri_oracle", "si_sdr_text", "bss_sdr", "bss_sir", "bss_sar", "oracle_bss_sdr"]
     head = "| group | " + " | ".join(cols) + " |\n|" + " --- |" * (len(cols) + 1) + "\n"
     fmt = lambda v: f"{v:.2f}" if isinstance(v, float) else str(v)  # noqa: E731
     line = lambda name, b: f"| {name} | " + " | ".join(fmt(b[c]) for c in cols) + " |\n"  # noqa: E731
-    text = f"### {title}\n\nMedians in dB. Mixture baseline: SI-SDRi 0 by definition; oracle: ideal ratio mask.\n\n" + head
+    text = (f"### {title}\n\nMedians in dB. Mixture baseline: SI-SDRi 0 by definition; oracle: ideal ratio mask; "
+            "snri: plain SNR improvement (sees a wrong output level); level: output level minus the true "
+            "target's.\n\n" + head)
     text += line("all", result["overall"])
     text += "".join(line(f"{n} sources", b) for n, b in result["by_sources"].items())
     text += "".join(line(c, b) for c, b in result["by_class"].items())
