@@ -18,6 +18,7 @@ export PIP_NO_CACHE_DIR := 1
 NEED_GB := 4
 TORCH := torch==2.13.0
 TORCH_SET := $(TORCH) torchaudio==2.11.1 torchvision==0.28.0
+RAY := ray>=2.40,<3
 
 debs:
 	@dpkg -s $(DEBS) >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS) && apt-get clean; }
@@ -34,6 +35,10 @@ $(STAMP): pyproject.toml
 		while read -r req; do $(PY) -m pip install -q "$$req" || exit 1; done
 	$(PY) -m pip install -q $(TORCH_SET)
 	$(PY) -m pip install -q -e '.[test]'
+	@# Ray (batch separation) on its own: it needs protobuf >= 3.20.3, and descript-audiotools still pins
+	@# protobuf < 3.20 for the tensorboard writer of its training helpers, which nothing here imports
+	@# (DAC's modules run on the newer protobuf: tests). In one install pip would refuse the pair.
+	$(PY) -m pip install -q '$(RAY)'
 	@# beside the CPU torch, torchaudio's ops libraries (built for the CUDA torch) cannot load: removed
 	$(PY) -c "import soundsift.cpu_torch as c; c.main()"
 	touch $(STAMP)

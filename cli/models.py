@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 
 
-def _load_encoder(path):
+def _load_encoder(args):
     from encoders import PEAVEncoder
 
-    return PEAVEncoder.from_pretrained(path)
+    return PEAVEncoder.from_pretrained(args.model, device=args.device)
 
 
 def _spans(args: argparse.Namespace) -> None:
     from soundsift.io import load_mono
 
-    encoder = _load_encoder(args.model)
+    encoder = _load_encoder(args)
     mono = load_mono(args.file, encoder.sample_rate)  # what the encoder would make of the file, built a block at a time
     for text in args.text:
         found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold)
@@ -27,7 +27,7 @@ def _classify(args: argparse.Namespace) -> None:
 
     source = AudioFile(args.file)
     source.scan()  # a bad file fails before the model loads
-    encoder = _load_encoder(args.model)
+    encoder = _load_encoder(args)
     audio = encoder.embed_audio_file(source)
     texts = encoder.embed_text(args.labels)
     scores = (audio @ texts.T)[0]
@@ -41,10 +41,12 @@ def add_commands(sub) -> None:
     sp.add_argument("--text", action="append", required=True, help="description (repeatable)")
     sp.add_argument("--threshold", type=float, default=None)
     sp.add_argument("--model", default=None)
+    sp.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
     sp.set_defaults(func=_spans)
 
     c = sub.add_parser("classify", help="rank text labels by how well they describe a file")
     c.add_argument("file")
     c.add_argument("--labels", nargs="+", required=True)
     c.add_argument("--model", default=None)
+    c.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
     c.set_defaults(func=_classify)

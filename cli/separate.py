@@ -37,14 +37,16 @@ def track_folders(out_dir: str | Path, model: str | None, inputs: list[str]) -> 
 
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
-                   clicks: list[str] | None = None, encoding: str = "float32") -> list[Path]:
+                   clicks: list[str] | None = None, encoding: str = "float32", device: str = "cpu") -> list[Path]:
     from separation.api import Separator, check_input
     from separation.click import click_window_from_file
     from separation.prompts import build_prompts, parse_click, parse_span
     from separation.stems import FORMATS, write_stems
     from soundsift.io import AudioFile
+    from soundsift.checks import check_device
     from soundsift.outputs import FolderLock, check_replaceable, clean_stale
 
+    device = check_device(device)
     if encoding not in FORMATS:
         raise SoundSiftError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
     if not inputs:
@@ -68,7 +70,8 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
             locks.enter_context(FolderLock(folder))
             clean_stale(folder)  # what a killed run left beside it
             check_replaceable(folder, force)
-        sep = Separator.from_pretrained(model)
+        sep = Separator.from_pretrained(model, device=device)
+        prompts = sep.prepare(prompts)  # texts and an audio example embedded once for every input
         for source, folder in zip(sources, folders):
             seconds = source.scan().frames / source.sample_rate
             result = sep.separate_stream(source, prompts=prompts, spans=span_list or None,
@@ -97,7 +100,7 @@ def _report(stems, result, source, encoding: str) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
-                   model=args.model, quiet=args.quiet, encoding=args.format)
+                   model=args.model, quiet=args.quiet, encoding=args.format, device=args.device)
 
 
 def add_commands(sub) -> None:
@@ -114,5 +117,6 @@ def add_commands(sub) -> None:
     s.add_argument("--format", default="float32", choices=["float32", "int16", "int24", "flac"],
                    help="stem encoding: float32 wav (default: exact, stems add up to the input), int16/int24 wav, "
                         "or 24-bit flac (smaller; clipped at full scale)")
+    s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_texts
+from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device, check_texts
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import mono_blocks
 from soundsift.resample import resample
@@ -36,10 +36,16 @@ class PEAVEncoder:
         self.sample_rate = backend.sample_rate
         self.embed_dim = backend.embed_dim
 
+    @property
+    def device(self) -> torch.device:
+        return self.backend.device
+
     # --- loading -------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None) -> "PEAVEncoder":
-        """``None``: the shipped default. Also loads official PE-AV checkpoints in transformers format."""
+    def from_pretrained(cls, path: str | Path | None = None, device="cpu") -> "PEAVEncoder":
+        """``None``: the shipped default. Also loads official PE-AV checkpoints in transformers format.
+        ``device``: where the model runs ("cpu", "cuda", ...); inputs and outputs stay on the CPU."""
+        device = check_device(device)
         path = Path(path) if path is not None else DEFAULT_DIR
         config = path / "config.json"
         if not config.exists():
@@ -49,11 +55,11 @@ class PEAVEncoder:
             if model_type == "soundsift_peav":
                 from encoders.modeling import PEAVModel
 
-                return cls(NativeBackend(PEAVModel.from_pretrained(path)))
+                return cls(NativeBackend(PEAVModel.from_pretrained(path), device))
             if model_type in ("pe_audio", "pe_audio_video"):
                 from encoders.official import OfficialBackend
 
-                return cls(OfficialBackend(path))
+                return cls(OfficialBackend(path, device))
         raise SoundSiftError(f"{path}: unknown model_type {model_type!r}")
 
     def save_pretrained(self, path: str | Path) -> Path:
@@ -200,10 +206,11 @@ class PEAVEncoder:
 
 
 class NativeBackend:
-    """Our own PEAVModel (trained by recipes/encoders)."""
+    """Our own PEAVModel (trained by recipes/encoders), on ``device``; tensors come back on the CPU."""
 
-    def __init__(self, model):
-        self.model = model.eval()
+    def __init__(self, model, device="cpu"):
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
         cfg = model.config
         self.sample_rate, self.embed_dim, self.hop = cfg.sample_rate, cfg.embed_dim, cfg.hop
         self.video_fps, self.frame_threshold = cfg.video_fps, cfg.frame_threshold
@@ -213,22 +220,22 @@ class NativeBackend:
         return self.model.save_pretrained(path)
 
     def embed_text(self, texts):
-        return self.model.embed_text_anchored(texts)
+        return self.model.embed_text_anchored(texts).cpu()
 
     def embed_audio(self, mono):
-        return self.model.embed_audio(normalize_level(mono))[0]
+        return self.model.embed_audio(normalize_level(mono.to(self.device)))[0].cpu()
 
     def embed_video(self, frames, masks):
-        return self.model.embed_video(frames, masks)[0]
+        return self.model.embed_video(frames.to(self.device), masks.to(self.device))[0].cpu()
 
     def frame_scores(self, mono, texts):
-        _, tokens = self.model.embed_audio(normalize_level(mono))
-        return torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts)))[0]
+        _, tokens = self.model.embed_audio(normalize_level(mono.to(self.device)))
+        return torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts)))[0].cpu()
 
     def sync_video(self, frames):
-        return self.model.sync.video(frames)
+        return self.model.sync.video(frames.to(self.device)).cpu()
 
     def sync_audio(self, mono):
-        level = normalize_level(mono)
+        level = normalize_level(mono.to(self.device))
         _, tokens = self.model.embed_audio(level)
-        return self.model.sync.audio(level, tokens)
+        return self.model.sync.audio(level, tokens).cpu()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -11,7 +11,7 @@ import torch
 from separation.apply import SegmentStream, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
 from separation.prompts import Prompt, build_prompts, is_path, parse_span, stem_names
-from soundsift.checks import MIN_SECONDS, SILENCE_PEAK
+from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import AudioFile, AudioTensor
 from soundsift.resample import resample, resample_stream, resampled_length
@@ -38,14 +38,17 @@ class Separation:
 
 
 class Separator:
-    def __init__(self, net, encoder, name: str = "separator"):
-        self.net = net.eval()
+    def __init__(self, net, encoder, name: str = "separator", device="cpu"):
+        self.device = check_device(device)
+        self.net = net.eval().to(self.device)
         self.encoder = encoder
         self.name = name
         self.sample_rate = net.config.sample_rate
 
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, encoder=None) -> "Separator":
+    def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
+        """``None``: the shipped separator, with the encoder its config names. ``device``: where the
+        networks run ("cpu", "cuda", ...); audio goes in and comes out on the CPU either way."""
         from encoders import PEAVEncoder
         from encoders.api import DEFAULT_DIR as ENCODER_DIR
         from separation.modeling import SeparatorNet
@@ -57,10 +60,10 @@ class Separator:
             net = SeparatorNet.from_pretrained(path)
         if encoder is None:
             named = ENCODER_DIR.parent / str(net.config.encoder)
-            encoder = PEAVEncoder.from_pretrained(named if named.exists() else path / "encoder")
+            encoder = PEAVEncoder.from_pretrained(named if named.exists() else path / "encoder", device=device)
         if encoder.embed_dim != net.config.query_dim:
             raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")
-        return cls(net, encoder, name=path.name)
+        return cls(net, encoder, name=path.name, device=device)
 
     def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The separator was trained on text and audio queries only, and a video embedding sits
@@ -107,11 +110,13 @@ class Separator:
         stretches a prompt needs are read)."""
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
-        texts = [p.value for p in prompts if p.kind == "text"]
+        texts = [p.value for p in prompts if p.kind == "text" and p.embedding is None]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
         embs = []
         for prompt in prompts:
-            if prompt.kind == "text":
+            if prompt.embedding is not None:
+                embs.append(prompt.embedding)
+            elif prompt.kind == "text":
                 embs.append(next(text_embs)[None])
             elif prompt.kind == "audio":
                 query = AudioFile(prompt.value) if is_path(prompt.value) else prompt.value
@@ -136,6 +141,22 @@ class Separator:
                 parts = [self._mono(audio, a, b) for a, b in plus]
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
         return torch.cat(embs)
+
+    def prepare(self, prompts: list[Prompt]) -> list[Prompt]:
+        """The prompts with the embeddings of those that do not depend on the input (texts, an audio
+        example) made now, once: for a prompt set reused over many inputs (several files, a batch)."""
+        texts = [p for p in prompts if p.kind == "text" and p.embedding is None]
+        text_embs = dict(zip(map(id, texts), self.encoder.embed_text([p.value for p in texts]))) if texts else {}
+        out = []
+        for p in prompts:
+            if id(p) in text_embs:
+                p = replace(p, embedding=text_embs[id(p)][None])
+            elif p.kind == "audio" and p.embedding is None:
+                query = AudioFile(p.value) if is_path(p.value) else p.value
+                emb = self.encoder.embed_audio_file(query) if isinstance(query, AudioFile) else self.encoder.embed_audio(*query)
+                p = replace(p, embedding=emb)
+            out.append(p)
+        return out
 
     @torch.no_grad()
     def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,

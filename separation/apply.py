@@ -38,9 +38,10 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
     segment (the gate alone, no output), or None for a net without a gate."""
     if not net.config.presence_gate:
         return None
-    spec = net.stft(wave.mean(0, keepdim=True))
-    _, logit = net.mask_and_presence(spec.expand(queries.shape[0], -1, -1), queries)
-    return torch.sigmoid(logit)
+    device = net.window.device
+    spec = net.stft(wave.to(device).mean(0, keepdim=True))
+    _, logit = net.mask_and_presence(spec.expand(queries.shape[0], -1, -1), queries.to(device))
+    return torch.sigmoid(logit).cpu()
 
 
 class SegmentStream:
@@ -52,7 +53,10 @@ class SegmentStream:
 
     def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
                  segment: float = 8.0, overlap: float = 0.25, progress: bool = False):
-        self.net, self.queries, self.total, self.track = net, queries, total, track
+        self.device = net.window.device  # the net's device; blocks come and go on the CPU
+        self.net, self.total = net, total
+        self.queries = queries.to(self.device)
+        self.track = None if track is None else track.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
         hop = max(1, int(self.size * (1 - overlap)))
         self.starts = list(range(0, max(total - self.size, 0) + 1, hop))
@@ -70,17 +74,18 @@ class SegmentStream:
             a = int(start * frames_per_sample)
             b = max(a + 1, int(round((start + self.size) * frames_per_sample)))
             spans = self.track[None, :, a:b].expand(queries.shape[0], -1, -1)
+        chunk = chunk.to(self.device)
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
         masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
         if logit is not None:
             masks = masks * net.gate(logit)[:, None, None]
-            p = torch.sigmoid(logit)
+            p = torch.sigmoid(logit).cpu()
             self.presence = p if self.presence is None else torch.maximum(self.presence, p)
         total_mask = masks.sum(0, keepdim=True)
         masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
         spec = net.stft(chunk)  # [C, F, T]
         est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1])
-        return est.view(len(masks), chunk.shape[0], -1)
+        return est.view(len(masks), chunk.shape[0], -1).cpu()
 
     @torch.no_grad()
     def run(self, blocks):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from soundsift.checks import check_texts
 from soundsift.errors import SoundSiftError
@@ -23,6 +23,9 @@ class Prompt:
     kind: str     # "text", "audio" (an example sound), "click" (on the video) or "span" (+ spans alone)
     label: str    # as shown to the user: the text itself, "audio-query", "click-3s-193-47", "span-query"
     value: object = None  # text: str; audio: a path, an AudioFile or (wave, rate); click: (t, x, y)
+    # Its query embedding [1, D] when it does not depend on the input (text, audio example), made once
+    # by Separator.prepare for prompts reused over many inputs.
+    embedding: object = field(default=None, compare=False, repr=False)
 
     @property
     def name(self) -> str:

@@ -20,3 +20,18 @@ def check_texts(texts) -> list[str]:
     if not texts or any(not isinstance(t, str) or not t.strip() for t in texts):
         raise SoundSiftError("text prompt is empty")
     return [t.strip() for t in texts]
+
+
+def check_device(device) -> "torch.device":
+    """A torch device that exists here ("cpu", "cuda", "cuda:1", "mps"), or one clear error."""
+    import torch
+
+    try:
+        device = torch.device(device if device is not None else "cpu")
+    except (RuntimeError, TypeError):
+        raise SoundSiftError(f"unknown device {device!r}: use cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise SoundSiftError(f"device {device} is not available here (no such CUDA GPU)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SoundSiftError("device mps is not available here")
+    return device
