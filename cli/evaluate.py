@@ -89,6 +89,10 @@ def add_commands(sub) -> None:
     es.add_argument("--no-clicks", action="store_true", help="skip the click prompts on scene videos")
     es.set_defaults(func=_eval_separation)
 
+    from cli.judge import add_eval_command
+
+    add_eval_command(ev)
+
     bn = sub.add_parser("bench", help="separation speed and peak memory for 10/60/600 s inputs, "
                                       "16 kHz mono and 44.1 kHz stereo")
     bn.add_argument("--seconds", type=float, nargs="+", default=[10, 60, 600])

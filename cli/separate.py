@@ -37,7 +37,8 @@ def track_folders(out_dir: str | Path, model: str | None, inputs: list[str]) -> 
 
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
-                   clicks: list[str] | None = None, encoding: str = "float32", device: str = "cpu") -> list[Path]:
+                   clicks: list[str] | None = None, encoding: str = "float32", device: str = "cpu",
+                   candidates: int = 1, score: bool = False, judge_model: str | None = None) -> list[Path]:
     from separation.api import Separator, check_input
     from separation.click import click_window_from_file
     from separation.prompts import build_prompts, parse_click, parse_span
@@ -49,6 +50,10 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     device = check_device(device)
     if encoding not in FORMATS:
         raise SoundSiftError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
+    from separation.bestof import MAX_CANDIDATES
+
+    if not 1 <= candidates <= MAX_CANDIDATES:
+        raise SoundSiftError(f"--candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
     if not inputs:
         raise SoundSiftError("no input file given")
     span_list = [parse_span(s) for s in spans or []]
@@ -71,22 +76,45 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
             clean_stale(folder)  # what a killed run left beside it
             check_replaceable(folder, force)
         sep = Separator.from_pretrained(model, device=device)
+        judge = None
+        if candidates > 1 or score:
+            from judge import Judge
+
+            judge = Judge.from_pretrained(judge_model, separator=sep, device=device)
         prompts = sep.prepare(prompts)  # texts and an audio example embedded once for every input
         for source, folder in zip(sources, folders):
             seconds = source.scan().frames / source.sample_rate
             result = sep.separate_stream(source, prompts=prompts, spans=span_list or None,
                                          video=source.path if click_list else None,
-                                         progress=not quiet and seconds > PROGRESS_SECONDS)
-            stems = write_stems(folder, result, encoding, force=force)
+                                         progress=not quiet and seconds > PROGRESS_SECONDS,
+                                         candidates=candidates, judge=judge)
+            extra = {"scores.json": scores_record(result, judge, seconds)} if judge is not None else None
+            stems = write_stems(folder, result, encoding, force=force, extra=extra)
             written += stems.paths
             if not quiet:
                 _report(stems, result, source, encoding)
     return written
 
 
+def scores_record(result, judge, seconds: float) -> dict:
+    """What scores.json holds: per prompt, the judge's four scores, whether it calls the separation
+    failed, and which best-of-k candidate was kept."""
+    from separation.bestof import EXCERPT_SECONDS
+
+    record = {"judge": judge.name, "scored_seconds": round(min(seconds, EXCERPT_SECONDS), 3), "prompts": {}}
+    for name, prompt, scores, choice in zip(result.names, result.prompts, result.scores, result.choices):
+        record["prompts"][name] = {"prompt": prompt, **scores.as_dict(), "failed": judge.failed(scores),
+                                   "kept": choice}
+    return record
+
+
 def _report(stems, result, source, encoding: str) -> None:
     for p in stems.paths:
         print(os.fspath(p))
+    for name, prompt, scores, choice in zip(result.names, result.prompts, result.scores or [], result.choices or []):
+        d = scores.as_dict()
+        print(f"judge: {prompt!r}: overall {d['overall']:.2f}, recall {d['recall']:.2f}, precision {d['precision']:.2f}, "
+              f"faithfulness {d['faithfulness']:.2f} (kept: {choice})", file=sys.stderr)
     for p, n in zip(stems.paths, stems.clipped):
         if n:
             print(f"note: {n} samples of {p.name} were clipped at full scale ({encoding}); float32 keeps them",
@@ -100,7 +128,8 @@ def _report(stems, result, source, encoding: str) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
-                   model=args.model, quiet=args.quiet, encoding=args.format, device=args.device)
+                   model=args.model, quiet=args.quiet, encoding=args.format, device=args.device,
+                   candidates=args.candidates, score=args.score, judge_model=args.judge)
 
 
 def add_commands(sub) -> None:
@@ -117,6 +146,11 @@ def add_commands(sub) -> None:
     s.add_argument("--format", default="float32", choices=["float32", "int16", "int24", "flac"],
                    help="stem encoding: float32 wav (default: exact, stems add up to the input), int16/int24 wav, "
                         "or 24-bit flac (smaller; clipped at full scale)")
+    s.add_argument("--candidates", type=int, default=1, metavar="K",
+                   help="best of K (2-8): make K candidate separations per prompt and keep the one the judge "
+                        "scores best; its scores go to scores.json beside the stems")
+    s.add_argument("--score", action="store_true", help="score the separation with the judge (scores.json)")
+    s.add_argument("--judge", default=None, help="judge folder (default: the shipped one)")
     s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

@@ -122,6 +122,24 @@ class PEAVEncoder:
         return F.normalize(torch.stack(parts).sum(0), dim=-1), peak
 
     @torch.no_grad()
+    def audio_views(self, mono: torch.Tensor, texts: list[str] | None = None) -> dict:
+        """What the encoder makes of mono audio [B, T] at its own rate, in one pass per 10 s window:
+        ``pooled`` [B, D] (as ``embed_audio``), ``frames`` [B, F, D] (each 40 ms token projected into
+        the shared space: when the audio is like a query), and with ``texts`` ``text_scores``
+        [B, N, F] (PE-A-Frame). Our own encoders only (official checkpoints lack the frame heads)."""
+        if not hasattr(self.backend, "audio_views"):
+            raise SoundSiftError("frame-level views need a SoundSift encoder, not an official checkpoint")
+        size = int(WINDOW_SECONDS * self.sample_rate)
+        parts = [self.backend.audio_views(mono[:, a:b], texts) for a, b in windows(mono.shape[-1], size)
+                 if b - a >= MIN_SECONDS * self.sample_rate or a == 0]
+        lengths = torch.tensor([p["frames"].shape[1] for p in parts], dtype=torch.float32)
+        pooled = F.normalize(sum(p["pooled"] * n for p, n in zip(parts, lengths)), dim=-1)
+        out = {"pooled": pooled, "frames": torch.cat([p["frames"] for p in parts], dim=1)}
+        if texts:
+            out["text_scores"] = torch.cat([p["text_scores"] for p in parts], dim=-1)
+        return out
+
+    @torch.no_grad()
     def embed_video(self, frames: torch.Tensor, fps: float, masks: torch.Tensor | None = None) -> torch.Tensor:
         return self.backend.embed_video(*self._video_batch(frames, fps, masks))
 
@@ -231,6 +249,14 @@ class NativeBackend:
     def frame_scores(self, mono, texts):
         _, tokens = self.model.embed_audio(normalize_level(mono.to(self.device)))
         return torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts)))[0].cpu()
+
+    def audio_views(self, mono, texts=None):
+        pooled, tokens = self.model.embed_audio(normalize_level(mono.to(self.device)))
+        frames = F.normalize(self.model.audio_head(tokens), dim=-1)
+        out = {"pooled": pooled.cpu(), "frames": frames.cpu()}
+        if texts:
+            out["text_scores"] = torch.sigmoid(self.model.frame_logits(tokens, self.model.text_features(texts))).cpu()
+        return out
 
     def sync_video(self, frames):
         return self.model.sync.video(frames.to(self.device)).cpu()

@@ -6,6 +6,7 @@
 
 A pipeline is data (``recipes/<model>/pipeline.yaml``): a list of stages, each one of
 - ``data``: build a corpus with the data engine (resumable itself);
+- ``run``: any recipe module with its arguments (``python -m MODULE ARGS``), e.g. a derived corpus;
 - ``train``: a LightningCLI fit of a committed config, resumed from its last checkpoint until its
   step or epoch budget is spent, then exported (the export records its lineage: stage, recipe,
   parent, data, encoder, git commit);
@@ -31,7 +32,7 @@ import yaml
 
 from soundsift.errors import SoundSiftError
 
-KINDS = ("data", "train", "tool", "publish")
+KINDS = ("data", "run", "train", "tool", "publish")
 
 
 def load(path: str | Path) -> dict:
@@ -120,6 +121,10 @@ class Pipeline:
         self._run(["-m", export, str(last), str(self._path(t["export"])), "--stage", stage["name"],
                    "--recipe", str(t["config"])], stage["name"])
 
+    def _module(self, stage: dict) -> None:
+        r = stage["run"]
+        self._run(["-m", r["module"], *map(str, r.get("args", []))], stage["name"])
+
     def _tool(self, stage: dict) -> None:
         t = stage["tool"]
         self._run(["-m", t["module"], t["model"], "--out", t["out"], "--force", "--data", t["data"],
@@ -152,6 +157,8 @@ class Pipeline:
             done = "done" if s["name"] in self.state else "todo"
             what = s[s["kind"]]
             detail = what.get("config") or what.get("module") or what.get("out") or what.get("to") or ""
+            if s["kind"] == "run":
+                detail = " ".join([what["module"], *map(str, what.get("args", []))])
             lines.append(f"{i:2d}. {s['name']:<22} {s['kind']:<8} {done:<5} ~{minutes:4.0f} min  {detail}")
         lines.append(f"about {total / 60:.1f} h on 2 CPU cores in all")
         return "\n".join(lines)
@@ -178,6 +185,8 @@ class Pipeline:
                 self._train(stage, fresh=name in redo)
             elif stage["kind"] == "tool":
                 self._tool(stage)
+            elif stage["kind"] == "run":
+                self._module(stage)
             else:
                 self._publish(stage)
             self.state[name] = {"finished": time.strftime("%Y-%m-%d %H:%M:%S"), "minutes": round((time.time() - began) / 60, 1)}

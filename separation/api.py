@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from separation.apply import SegmentStream, presence_probs, span_track
+from separation.apply import SegmentStream, Variant, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
 from separation.prompts import Prompt, build_prompts, is_path, parse_span, stem_names
 from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device
@@ -31,6 +31,8 @@ class Separation:
     prompts: list = field(default_factory=list)   # per target, the prompt as shown ("a violin", "audio-query")
     presence: list | None = None  # per prompt, 0..1: how sure the model is the sound is in the input
     names: list = field(default_factory=list)     # file-safe stem names: one per target, then "residual"
+    scores: list | None = None    # per prompt, the judge's Scores when a judge ran (best-of-k or scoring)
+    choices: list | None = None   # per prompt, which best-of-k candidate was kept
 
     def stems(self) -> dict:
         """{stem name: [C, T]}, the targets in prompt order, then the residual."""
@@ -142,6 +144,48 @@ class Separator:
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
         return torch.cat(embs)
 
+    def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
+                       click=None) -> torch.Tensor:
+        """The query embeddings [K, D] that ``separate`` would make of these prompts for this input."""
+        audio = AudioTensor(_as_wave(wave), sample_rate)
+        prompts = build_prompts(text, audio_query, click, spans)
+        check_input(audio, spans)
+        return self.queries(audio, prompts, spans, video)
+
+    def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
+                   segment: float | None = None):
+        """The first k best-of-k candidates (separation/bestof.py) of one prompt on a mono excerpt
+        [1, n] at the net's rate: (their plan, variants, query embeddings by rewording, outputs [k, 1, n])."""
+        from separation.bestof import candidate_plan, variants_for
+
+        n = excerpt.shape[-1]
+        track = span_track(spans, n, self.sample_rate) if spans else None
+        plan = candidate_plan(prompt.kind, k)
+        wordings, variants = variants_for(plan)
+        embs = [query if not w else self.encoder.embed_text([w.format(prompt.value)]) for w in wordings]
+        stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False,
+                               segment=self.net.config.segment_seconds if segment is None else segment)
+        return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
+
+    def _choose(self, audio, prompts: list[Prompt], queries: torch.Tensor, spans, k: int, judge, segment: float):
+        """Per prompt, the best of its k candidates by the judge on an excerpt of the input: returns
+        (queries [K, D] of the chosen rewordings, their variants, judge scores, descriptions)."""
+        from separation.bestof import EXCERPT_SECONDS, describe
+
+        frames = min(audio.scan().frames, int(EXCERPT_SECONDS * audio.sample_rate))
+        excerpt = self._mono(audio, 0.0, frames / audio.sample_rate)  # [1, n] at the net's rate
+        chosen_q, chosen_v, scores, notes = [], [], [], []
+        for i, prompt in enumerate(prompts):
+            plan, variants, embs, outputs = self.candidates(excerpt, prompt, queries[i: i + 1], k, spans, segment)
+            text = prompt.value if prompt.kind == "text" else None
+            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=queries[i: i + 1], text=text)
+            best = max(range(len(ranked)), key=lambda j: ranked[j].overall)
+            chosen_q.append(embs[variants[best].query])
+            chosen_v.append(Variant(i, variants[best].mask_power, variants[best].sharpness))
+            scores.append(ranked[best])
+            notes.append(describe(plan[best]))
+        return torch.cat(chosen_q), chosen_v, scores, notes
+
     def prepare(self, prompts: list[Prompt]) -> list[Prompt]:
         """The prompts with the embeddings of those that do not depend on the input (texts, an audio
         example) made now, once: for a prompt set reused over many inputs (several files, a batch)."""
@@ -161,15 +205,17 @@ class Separator:
     @torch.no_grad()
     def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
                  video=None, click=None, progress: bool = False, segment: float | None = None,
-                 prompts: list[Prompt] | None = None) -> Separation:
+                 prompts: list[Prompt] | None = None, candidates: int = 1, judge=None) -> Separation:
         """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
         or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target.
         ``prompts``: instead of text/audio_query/click, the list :func:`separation.prompts.build_prompts`
-        made of them."""
+        made of them. ``candidates``: best-of-k, the judge's favourite of k candidates per prompt
+        (separation/bestof.py); ``judge``: a Judge (default: the shipped one when candidates > 1), whose
+        scores come back in ``scores``."""
         wave = _as_wave(wave)
         stream = self.separate_stream(AudioTensor(wave, sample_rate), text=text, audio_query=audio_query,
                                       spans=spans, video=video, click=click, progress=progress, segment=segment,
-                                      prompts=prompts)
+                                      prompts=prompts, candidates=candidates, judge=judge)
         targets = torch.empty(len(stream.prompts), *wave.shape)
         residual = torch.empty_like(wave)
         pos = 0
@@ -179,11 +225,12 @@ class Separator:
             residual[..., pos: pos + n] = block_residual
             pos += n
         return Separation(targets=list(targets), residual=residual, sample_rate=int(sample_rate),
-                          prompts=stream.prompts, presence=stream.presence, names=stream.names)
+                          prompts=stream.prompts, presence=stream.presence, names=stream.names,
+                          scores=stream.scores, choices=stream.choices)
 
     def separate_stream(self, audio, sample_rate: int | None = None, text=None, audio_query=None, spans=None,
                         video=None, click=None, progress: bool = False, segment: float | None = None,
-                        prompts: list[Prompt] | None = None) -> "StreamedSeparation":
+                        prompts: list[Prompt] | None = None, candidates: int = 1, judge=None) -> "StreamedSeparation":
         """As ``separate``, for an input of any length: ``audio`` is a file path, an :class:`AudioFile`
         or a wave [C, T] with its ``sample_rate``. The prompts are embedded now (reading only what they
         need of the input); the stems then come block by block from ``.blocks()``, while the input is
@@ -198,14 +245,27 @@ class Separator:
             prompts = build_prompts(text, audio_query, click, spans)
         elif text is not None or audio_query is not None or click is not None:
             raise SoundSiftError("give either prompts or text/audio_query/click, not both")
+        from separation.bestof import MAX_CANDIDATES
+
+        if not 1 <= int(candidates) <= MAX_CANDIDATES:
+            raise SoundSiftError(f"candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
         stats = check_input(audio, spans)
         queries = self.queries(audio, prompts, spans, video)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
-        segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress)
+        variants = scores = choices = None
+        if candidates > 1 or judge is not None:
+            if judge is None:
+                from judge import Judge
+
+                judge = Judge.from_pretrained(separator=self)
+            queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
+                                                              judge, segment)
+        segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
+                                 variants=variants)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
-                                  stem_names(prompts))
+                                  stem_names(prompts), scores, choices)
 
 
 def check_input(audio, spans=None):
@@ -248,6 +308,8 @@ class StreamedSeparation:
     net_rate: int
     prompts: list            # per target, the prompt as shown
     names: list              # file-safe stem names: one per target, then "residual"
+    scores: list | None = None   # per prompt, the judge's Scores of the kept candidate (on the excerpt it chose on)
+    choices: list | None = None  # per prompt, which best-of-k candidate was kept
 
     @property
     def sample_rate(self) -> int:

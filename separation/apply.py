@@ -8,6 +8,8 @@ every hop, so memory is bounded by the segment, not the input.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from tqdm import tqdm
 
@@ -44,18 +46,36 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
     return torch.sigmoid(logit).cpu()
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One output made from one query's mask: ``mask ** mask_power`` times the presence gate at
+    ``sharpness`` (None: the net's own). The candidates of best-of-k are such variants."""
+    query: int
+    mask_power: float = 1.0
+    sharpness: float | None = None
+
+
 class SegmentStream:
     """The separator run over a signal that arrives in blocks: ``run(blocks)`` yields the targets
     [K, C, n] at the net's rate as soon as no later segment overlaps them (every hop), so only about
     one segment of input and output is held, whatever the duration. ``presence`` holds each prompt's
     presence probability [K] once the stream has ended (the highest over segments: the sound is there
-    if it is there anywhere), None for a net without a gate."""
+    if it is there anywhere), None for a net without a gate.
+
+    ``variants``: the outputs to make (default: one per query, as it is). The net runs once per query
+    and segment whatever the variants. ``share``: the outputs are prompts sharing the mixture (their
+    masks are scaled to sum to at most 1); False for candidates of one prompt, each a separation."""
 
     def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
-                 segment: float = 8.0, overlap: float = 0.25, progress: bool = False):
+                 segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
+                 variants: list[Variant] | None = None, share: bool = True):
         self.device = net.window.device  # the net's device; blocks come and go on the CPU
-        self.net, self.total = net, total
+        self.net, self.total, self.share = net, total, share
         self.queries = queries.to(self.device)
+        self.variants = variants or [Variant(i) for i in range(len(queries))]
+        self._index = torch.tensor([v.query for v in self.variants], device=self.device)
+        sharp = [net.config.presence_sharpness if v.sharpness is None else v.sharpness for v in self.variants]
+        self._sharpness = torch.tensor(sharp, device=self.device)
         self.track = None if track is None else track.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
         hop = max(1, int(self.size * (1 - overlap)))
@@ -77,12 +97,17 @@ class SegmentStream:
         chunk = chunk.to(self.device)
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
         masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
+        masks = masks[self._index]
+        for i, v in enumerate(self.variants):
+            if v.mask_power != 1.0:
+                masks[i] = masks[i] ** v.mask_power
         if logit is not None:
-            masks = masks * net.gate(logit)[:, None, None]
-            p = torch.sigmoid(logit).cpu()
+            masks = masks * torch.sigmoid(self._sharpness * logit[self._index])[:, None, None]  # net.gate, per variant
+            p = torch.sigmoid(logit[self._index]).cpu()
             self.presence = p if self.presence is None else torch.maximum(self.presence, p)
-        total_mask = masks.sum(0, keepdim=True)
-        masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
+        if self.share:
+            total_mask = masks.sum(0, keepdim=True)
+            masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
         spec = net.stft(chunk)  # [C, F, T]
         est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1])
         return est.view(len(masks), chunk.shape[0], -1).cpu()
@@ -102,7 +127,7 @@ class SegmentStream:
                 pending = block if pending is None else torch.cat([pending, block], dim=-1)
             est = self._segment(pending[:, start - done: end - done], start)
             if out is None:
-                out = torch.zeros(len(self.queries), pending.shape[0], 0)
+                out = torch.zeros(len(self.variants), pending.shape[0], 0)
                 weight = torch.zeros(0)
             grow = end - done - out.shape[-1]
             if grow > 0:

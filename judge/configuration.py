@@ -1,0 +1,25 @@
+"""Configuration of the SoundSift judge (saved as ``config.json`` in a ``from_pretrained`` folder)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from judge.features import FEATURES
+from soundsift.config import JsonConfig
+
+SCORES = ("overall", "recall", "precision", "faithfulness")
+
+
+@dataclass
+class JudgeConfig(JsonConfig):
+    model_type: str = "soundsift_judge"
+    encoder: str = "peav-small"   # whose embeddings the features are made of (and the prompts' queries)
+    sample_rate: int = 16000
+    features: list = field(default_factory=lambda: list(FEATURES))
+    hidden: int = 128
+    layers: int = 2
+    dropout: float = 0.1
+    # A separation whose overall score is below this is flagged as failed (chosen on validation as the
+    # best F1 for "SI-SDRi < 0"; docs/JUDGE.md).
+    failed_threshold: float = 0.3
+    lineage: dict = field(default_factory=dict)

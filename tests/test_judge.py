@@ -1,0 +1,146 @@
+"""The judge on real corpus clips (the shipped examples and a tiny corpus), its recipe, and its CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from soundsift.errors import SoundSiftError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "test" / "test-000001"
+
+
+@pytest.fixture(scope="module")
+def judge():
+    from judge import Judge
+
+    return Judge.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def example():
+    from soundsift.io import load_audio
+
+    mix, rate = load_audio(EXAMPLE / "mixture.flac")
+    speech = load_audio(EXAMPLE / "s2-female-speech.flac")[0]
+    piano = load_audio(EXAMPLE / "s0-piano.flac")[0]
+    return mix, rate, speech, piano
+
+
+def test_the_reference_beats_the_mixture_which_beats_a_wrong_prompts_output(judge, example):
+    from separation import Separator
+
+    mix, rate, speech, _ = example
+    wrong = Separator.from_pretrained().separate(mix, rate, text="a piano").targets[0]  # the other source
+    ref, passed, other = judge.score_many(mix, rate, [speech, mix, wrong], text="a woman speaking")
+    assert ref.overall > passed.overall > other.overall
+    assert ref.precision > passed.precision > other.precision  # the mixture holds the voice, and more
+    assert passed.recall > other.recall and ref.recall > other.recall  # a wrong output holds little of the voice
+
+
+def test_rerank_puts_the_best_candidate_first(judge, example):
+    mix, rate, speech, piano = example
+    candidates = [mix, piano, torch.zeros_like(mix), speech, 0.5 * speech + 0.5 * piano]
+    ranked = judge.rerank(mix, rate, candidates, text="a woman speaking")
+    assert ranked[0][0] == 3 and [i for i, _ in ranked][-1] in (1, 2)
+    assert sorted(i for i, _ in ranked) == list(range(5))
+
+
+def test_prompts_become_the_separators_queries(judge, example):
+    """Text, audio-example and span prompts give the judge the query the separator makes of them."""
+    from separation import Separator
+
+    mix, rate, speech, _ = example
+    sep = Separator.from_pretrained()
+    for prompt in ({"text": "a woman speaking"}, {"audio_query": (speech, rate)}, {"spans": [("+", 1.0, 3.0)]}):
+        mine, _ = judge.query(mix, rate, **prompt)
+        assert torch.allclose(mine, sep.prompt_queries(mix, rate, **prompt), atol=1e-6), prompt
+    with pytest.raises(SoundSiftError, match="separator"):
+        judge.query(mix, rate, video=EXAMPLE / "scene.mp4", click=(1.0, 50, 50))
+
+
+def test_inputs_are_aligned_where_unambiguous_and_refused_where_not(judge, example):
+    from soundsift.resample import resample
+
+    mix, rate, speech, _ = example
+    base = judge.score(mix, rate, speech, text="a woman speaking")
+    upsampled = judge.score(mix, rate, resample(speech, rate, 44100), 44100, text="a woman speaking")
+    assert any("resampled" in n for n in judge.notes) and abs(upsampled.overall - base.overall) < 0.05
+    judge.score(mix, rate, speech[..., :-200], text="a woman speaking")
+    assert any("cropped" in n for n in judge.notes)
+    stereo = judge.score(torch.cat([mix, mix]), rate, speech, text="a woman speaking")  # channels: both mono
+    assert abs(stereo.overall - base.overall) < 1e-4
+    for bad, match in [((mix, speech[..., : rate]), "not a separation"), ((torch.zeros_like(mix), speech), "silent"),
+                       ((mix, torch.full_like(speech, float("nan"))), "NaN"), ((mix[..., :100], speech[..., :100]), "ms long")]:
+        with pytest.raises(SoundSiftError, match=match):
+            judge.score(bad[0], rate, bad[1], text="a woman speaking")
+    with pytest.raises(SoundSiftError, match="no prompt"):
+        judge.score(mix, rate, speech)
+
+
+def test_save_load_round_trip(judge, example, tmp_path):
+    from judge import Judge, JudgeNet
+
+    mix, rate, speech, _ = example
+    judge.net.save_pretrained(tmp_path / "j")
+    again = Judge(JudgeNet.from_pretrained(tmp_path / "j"), judge.encoder)
+    assert again.score(mix, rate, speech, text="a woman speaking") == judge.score(mix, rate, speech, text="a woman speaking")
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_judge_command_prints_scores_and_one_line_errors(tmp_path):
+    ok = run("judge", EXAMPLE / "mixture.flac", EXAMPLE / "s2-female-speech.flac", "--text", "a woman speaking", "--json")
+    assert ok.returncode == 0, ok.stderr
+    scores = json.loads(ok.stdout)
+    assert set(scores) == {"overall", "recall", "precision", "faithfulness", "failed"} and not scores["failed"]
+    short, rate = sf.read(EXAMPLE / "s2-female-speech.flac", dtype="float32")
+    sf.write(tmp_path / "short.wav", short[: rate], rate)
+    (tmp_path / "bad.wav").write_bytes(b"RIFF nothing")
+    for args, match in [([EXAMPLE / "s2-female-speech.flac"], "no prompt"),
+                        ([tmp_path / "short.wav", "--text", "a voice"], "not a separation"),
+                        ([tmp_path / "bad.wav", "--text", "a voice"], "bad.wav")]:
+        proc = run("judge", EXAMPLE / "mixture.flac", *args)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and match in lines[0], proc.stderr
+
+
+def test_best_of_k_keeps_the_judges_favourite_and_writes_its_scores(tmp_path):
+    out = tmp_path / "sep"
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--candidates", "4", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    track = out / "separator-small" / "mixture"
+    record = json.loads((track / "scores.json").read_text())
+    kept = record["prompts"]["a-woman-speaking"]
+    assert 0 <= kept["overall"] <= 1 and kept["kept"] and "judge: 'a woman speaking': overall" in proc.stderr
+    mix = sf.read(EXAMPLE / "mixture.flac", dtype="float32")[0]
+    stems = [sf.read(track / n, dtype="float32")[0] for n in ("a-woman-speaking.wav", "residual.wav")]
+    np.testing.assert_allclose(sum(stems), mix, atol=1e-5)
+    bad = run("separate", EXAMPLE / "mixture.flac", "--text", "a", "--candidates", "9", "-o", tmp_path / "x")
+    assert bad.returncode == 1 and "--candidates must be 1 to 8" in bad.stderr
+
+
+def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
+    from judge import Judge
+    from separation import Separator, build_prompts
+
+    mix, rate, _, _ = example
+    sep = Separator.from_pretrained()
+    judge = Judge.from_pretrained(separator=sep)
+    prompt = build_prompts(text="a woman speaking")[0]
+    query = sep.encoder.embed_text([prompt.value])
+    plan, variants, _, outputs = sep.candidates(mix, prompt, query, 8)
+    assert len(plan) == len(outputs) == 8 and plan[0] == ("", 1.0, None)
+    scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value)
+    best = int(np.argmax([s.overall for s in scores]))
+    res = sep.separate(mix, rate, text=prompt.value, candidates=8, judge=judge)
+    assert res.scores[0] == scores[best]
+    assert torch.allclose(res.targets[0], outputs[best], atol=1e-5)  # the whole input is the excerpt here
