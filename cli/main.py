@@ -8,9 +8,9 @@ import sys
 
 from soundsift.errors import SoundSiftError
 
-from cli import batch, data, evaluate, judge, models, separate
+from cli import batch, data, demo, evaluate, judge, models, separate
 
-COMMANDS = (data, separate, batch, judge, evaluate, models)  # each adds its subcommands with add_commands(sub)
+COMMANDS = (data, separate, batch, judge, evaluate, models, demo)  # each adds its subcommands with add_commands(sub)
 
 
 def make_parser() -> argparse.ArgumentParser:
