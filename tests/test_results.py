@@ -1,0 +1,20 @@
+"""The README's results table is what docs/results.json (written by the eval commands) says."""
+
+from recipes import results
+
+
+def test_the_readme_table_is_rendered_from_the_results_file():
+    assert results.update_readme(check=True), "README.md and docs/results.json differ: run python -m recipes.results"
+
+
+def test_a_recorded_eval_shows_in_its_test_sets_column(tmp_path):
+    path = tmp_path / "results.json"
+    figures = {"overall": {"si_sdri_text": 7.25, "snri_text": 6.5, "level_text": -1.0},
+               "by_sources": {"2": {"si_sdri_text": 8.0}}}
+    results.record("separation", "real", figures, "separator-small@abc", "data/real-test", path=path)
+    results.record("separation", "synthetic", {"overall": {"si_sdri_text": 10.0}}, "m", "data/small", path=path)
+    table = results.render(results.load(path))
+    header = table.splitlines()[0]
+    assert header.index("synthetic test") < header.index("real-test")  # sets side by side, in a fixed order
+    row = next(line for line in table.splitlines() if line.startswith("| text prompt SI-SDRi"))
+    assert "10.00 / – / –" in row and "7.25 / 8.00 / –" in row
