@@ -4,9 +4,10 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBS := ffmpeg fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small csound-soundfont espeak-ng fonts-noto-color-emoji chromium chromium-driver
+# The last five are real recordings the tests ingest (75 MB; make real-data installs the rest).
+DEBS := ffmpeg fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small csound-soundfont espeak-ng fonts-noto-color-emoji chromium chromium-driver asterisk-core-sounds-en-wav asterisk-core-sounds-it-wav hydrogen-data qabcs-data bucklespring-data
 
-.PHONY: setup debs run test examples
+.PHONY: setup debs run test examples real-data
 
 setup: debs $(STAMP)
 
@@ -53,3 +54,10 @@ test: setup
 
 examples: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data build --preset examples --out examples --seed 2026 --force
+
+# Real recordings (about 0.7 GB of Debian packages, see recipes/data/real_sources.py), ingested and mixed into
+# data/real: clips split by recording, train / real-only validation / real-test mixtures.
+real-data: setup
+	debs=$$($(PY) -c "from recipes.data.real_sources import PACKAGES; print(' '.join(PACKAGES))"); \
+		dpkg -s $$debs >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$debs && apt-get clean; }
+	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data real --out data/real

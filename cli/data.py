@@ -13,6 +13,13 @@ def _build(args: argparse.Namespace) -> None:
     print(manifest)
 
 
+def _real(args: argparse.Namespace) -> None:
+    from recipes.data.real import build
+
+    print(build(args.out, seed=args.seed, counts={"train": args.train, "val": args.val, "test": args.test},
+                progress=not args.quiet))
+
+
 def add_commands(sub) -> None:
     data = sub.add_parser("data", help="build the training corpus").add_subparsers(dest="data_command", required=True)
     b = data.add_parser("build", help="render sources, mixtures and scenes; write manifest.jsonl")
@@ -26,3 +33,13 @@ def add_commands(sub) -> None:
     b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(func=_build)
+
+    r = data.add_parser("real", help="real recordings from Debian packages (make real-data installs them): "
+                                     "clips split by recording, and mixtures of them")
+    r.add_argument("--out", required=True)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--train", type=int, default=2000, help="training mixtures")
+    r.add_argument("--val", type=int, default=150, help="validation mixtures (real only: guides training choices)")
+    r.add_argument("--test", type=int, default=200, help="real-test mixtures (and the test songs' stems)")
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=_real)

@@ -1,0 +1,72 @@
+"""Real recordings in the data engine, on the small packages the set-up installs (asterisk voices, the
+hydrogen drum kit, qabcs' one-clip-per-thing recordings, keyboard clicks as ambience)."""
+
+import json
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from recipes.data.real import build, check_clip, recordings
+from recipes.data.real_sources import CATALOG
+
+TEST_PACKAGES = {"asterisk-core-sounds-en-wav", "asterisk-core-sounds-it-wav", "hydrogen-data", "qabcs-data",
+                 "bucklespring-data"}
+CATALOG_HERE = [e for e in CATALOG if e.package in TEST_PACKAGES]
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    if not recordings(CATALOG_HERE):
+        pytest.skip("the real-recording packages are not installed (make setup installs them)")
+    out = tmp_path_factory.mktemp("real")
+    build(out, counts={"train": 8, "val": 3, "test": 6}, progress=False, catalog=CATALOG_HERE)
+    return out
+
+
+def test_clips_carry_their_provenance_and_never_share_a_recording_across_splits(real):
+    clips = [json.loads(line) for line in (real / "clips.jsonl").read_text().splitlines()]
+    assert clips and all(c["package"] in TEST_PACKAGES and c["licence"] and c["file"] and c["recording"] for c in clips)
+    splits_of = defaultdict(set)
+    for c in clips:
+        splits_of[c["recording"]].add(c["split"])
+    assert all(len(s) == 1 for s in splits_of.values())
+    speakers = {c["recording"]: c["sex"] for c in clips if "speech" in c["label"]}
+    assert speakers == {"allison-en": "female", "carlo-it": "male"}
+    assert {c["split"] for c in clips} >= {"train", "test"}
+    for c in clips[:20]:  # normalised where active, never clipped
+        x, rate = sf.read(real / c["path"], dtype="float32")
+        assert rate == 16000 and np.abs(x).max() <= 0.96 and c["duration"] >= 0.8
+    rejected = [json.loads(line) for line in (real / "rejected.jsonl").read_text().splitlines()]
+    assert all(r["reason"] for r in rejected)
+
+
+def test_a_clip_is_rejected_for_a_reason():
+    rng = np.random.default_rng(0)
+    assert check_clip(np.zeros(32000, dtype=np.float32))[1]  # silence
+    burst = np.zeros(16000 * 5, dtype=np.float32)
+    burst[:2000] = 0.5 * rng.standard_normal(2000)
+    assert "shorter than 0.8 s" in check_clip(burst)[1]  # 0.125 s of sound in 5 s: trimmed to under 0.8 s
+    tone = (0.3 * np.sin(np.arange(16000 * 3) / 7)).astype(np.float32)
+    clip, reason, active = check_clip(tone)
+    assert reason is None and abs(20 * np.log10(np.sqrt(np.mean(clip ** 2))) + 20) < 0.5
+
+
+def test_real_mixtures_are_a_corpus_the_evals_read(real):
+    from recipes.data.build import read_manifest
+
+    for split in ("train", "test"):
+        rows = read_manifest(real, split)
+        assert rows, split
+        for row in rows:
+            mix = sf.read(real / row["mixture"], dtype="int16")[0].astype(np.int64)
+            parts = [sf.read(real / s["path"], dtype="int16")[0].astype(np.int64) for s in row["sources"]]
+            assert np.array_equal(mix, np.clip(sum(parts), -32768, 32767))  # exactly the sum of its sources
+            targets = [s for s in row["sources"] if s["target"]]
+            assert 2 <= len(targets) <= 3 and len({s["label"] for s in targets}) == len(targets)
+            assert all(s["attributes"]["package"] in TEST_PACKAGES for s in row["sources"])
+            assert all(s["captions"][0] for s in targets)
+    clips = {json.loads(line)["recording"]: json.loads(line)["split"] for line in (real / "clips.jsonl").read_text().splitlines()}
+    for row in read_manifest(real, "test"):
+        assert all(clips[s["attributes"]["recording"]] == "test" for s in row["sources"] if s["label"] != "background")
