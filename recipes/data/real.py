@@ -142,9 +142,10 @@ def _windows(x: np.ndarray) -> list[np.ndarray]:
     return [x[a: a + step] for a in range(0, len(x) - RATE, step)]
 
 
-def sequence_kit(files: list[str], rng, seconds: float = CLIP_SECONDS) -> np.ndarray:
-    """A drum pattern from a kit's one-shots: kick on 1 and 3, snare on 2 and 4, hats on eighths,
-    a cymbal on the first beat now and then, fills of toms, at 80-160 BPM with velocity jitter."""
+def sequence_kit(waves: dict[str, np.ndarray], rng, seconds: float = CLIP_SECONDS) -> np.ndarray:
+    """A drum pattern from a kit's one-shots {file: wave}: kick on 1 and 3, snare on 2 and 4, hats on
+    eighths, a cymbal on the first beat now and then, fills of toms, at 80-160 BPM, velocity jitter."""
+    files = list(waves)
     shots = defaultdict(list)
     for f in files:
         name = Path(f).stem.lower()
@@ -153,13 +154,9 @@ def sequence_kit(files: list[str], rng, seconds: float = CLIP_SECONDS) -> np.nda
             shots[role].append(f)
     if not shots:  # not a drum kit (e.g. keyboard clicks): clicks at random
         shots["hat"] = list(files)
-    cache = {}
 
     def shot(role):
-        f = shots[role][int(rng.integers(len(shots[role])))]
-        if f not in cache:
-            cache[f] = _load(f)[0].numpy()
-        return cache[f]
+        return waves[shots[role][int(rng.integers(len(shots[role])))]]
 
     out = np.zeros(int(seconds * RATE) + RATE, dtype=np.float32)
     beat = 60.0 / rng.uniform(80, 160)
@@ -206,9 +203,17 @@ def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALO
         entry: Entry = rec["entry"]
         split = splits[rec["group"]]
         if entry.kind == "kit":
+            waves = {}
+            for f in rec["files"]:
+                try:
+                    waves[f] = _load(f)[0].numpy()
+                except SoundSiftError as err:
+                    rejected.append({"file": f, "package": entry.package, "label": rec["label"], "reason": str(err)})
+            if not waves:
+                continue
             count = 40 if entry.label != "background" else 12
-            pieces = [(sequence_kit(rec["files"], rng), ",".join(Path(f).name for f in rec["files"][:3]) + ",...", RATE)
-                      for _ in range(count)]
+            name = f"{len(waves)} one-shots of {Path(rec['files'][0]).parent}"
+            pieces = [(sequence_kit(waves, rng), name, RATE) for _ in range(count)]
         else:
             pieces = []
             for f in rec["files"]:

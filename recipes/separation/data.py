@@ -11,7 +11,9 @@ mixtures would otherwise be memorised long before a 90-minute run ends. Remixed 
 a random peaking EQ (``eq_prob``): sample sets differ most in their spectral envelope, so this asks
 the separator for the instrument rather than one soundfont's rendering of it. They may also be played
 slightly faster or slower (``speed_prob``, ±5-11 %): a sample-based synthesizer renders each key from a
-sample recorded a few semitones away, so a shifted rendering is another plausible instrument.
+sample recorded a few semitones away, so a shifted rendering is another plausible instrument. And they
+may be made to sound recorded (``recorded_prob``): a simulated room, a telephone band limit, or a
+compressor (``sound_recorded``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,41 @@ def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
     y = AF.equalizer_biquad(torch.from_numpy(x), rate, center_freq=float(np.exp(rng.uniform(np.log(150), np.log(5000)))),
                             gain=float(rng.uniform(-9, 9)), Q=float(rng.uniform(0.7, 2.0)))
     return y.numpy().astype(np.float32)
+
+
+def simulated_room(rate: int, rng) -> np.ndarray:
+    """A room impulse response: the direct sound, then exponentially decaying noise (RT60 0.2-0.9 s,
+    direct-to-reverberant ratio 0-12 dB), as a small room or hall would add."""
+    rt60 = rng.uniform(0.2, 0.9)
+    n = int(rt60 * rate)
+    t = np.arange(n) / rate
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.002 * rate)] = 0.0  # the first reflections arrive a few ms after the direct sound
+    tail *= 10 ** (-rng.uniform(0, 12) / 20) / (np.sqrt(np.sum(tail ** 2)) + 1e-9)
+    tail[0] += 1.0
+    return tail.astype(np.float32)
+
+
+def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
+    """One of: a simulated room (reverb), a telephone-like band limit at 3.4-4 kHz, or a compressor
+    (20 ms envelope, 3:1 above -25..-15 dBFS): how recordings differ from a dry soundfont render."""
+    import torchaudio.functional as AF
+
+    kind = rng.integers(3)
+    rms = np.sqrt(np.mean(x ** 2)) + 1e-9
+    if kind == 0:
+        y = AF.fftconvolve(torch.from_numpy(x), torch.from_numpy(simulated_room(rate, rng)))[: len(x)].numpy()
+    elif kind == 1:
+        y = torch.from_numpy(x)
+        for _ in range(2):
+            y = AF.lowpass_biquad(y, rate, float(rng.uniform(3400, 4000)))
+        y = y.numpy()
+    else:
+        env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * rate)) / int(0.02 * rate), mode="same")) + 1e-9
+        threshold = 10 ** (rng.uniform(-25, -15) / 20) * rms / 0.1
+        gain = np.where(env > threshold, (env / threshold) ** (1 / 3 - 1), 1.0)
+        y = x * gain
+    return (y * rms / (np.sqrt(np.mean(y ** 2)) + 1e-9)).astype(np.float32)
 
 
 def _read(path: Path, start: int, n: int) -> np.ndarray:
@@ -100,7 +137,8 @@ class SeparationExamples(Dataset):
 
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=MODE_PROBS,
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
-                 eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0):
+                 eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0,
+                 recorded_prob: float = 0.0):
         """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
         among the absent classes most like a present one (by class text embedding: a man speaking
         over a woman's voice, a trumpet prompt over a trombone), the confusions that leak most."""
@@ -114,7 +152,7 @@ class SeparationExamples(Dataset):
             self.by_label.setdefault(label, []).append(i)
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
         self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
-        self.speed_prob = speed_prob
+        self.speed_prob, self.recorded_prob = speed_prob, recorded_prob
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
         protos = torch.stack([torch.stack([self._text(c) for c in BY_LABEL[label].captions]).mean(0)
                               for label in TARGET_LABELS])
@@ -208,7 +246,9 @@ class SeparationExamples(Dataset):
         return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32), sorted(used - {label})
 
     def _eq(self, x: np.ndarray, rng) -> np.ndarray:
-        return random_eq(x, self.rows[0]["sample_rate"], rng) if rng.random() < self.eq_prob else x
+        rate = self.rows[0]["sample_rate"]
+        x = random_eq(x, rate, rng) if rng.random() < self.eq_prob else x
+        return sound_recorded(x, rate, rng) if rng.random() < self.recorded_prob else x
 
 
 def collate(items: list[dict]) -> dict:
@@ -224,7 +264,8 @@ class SeparationDataModule(CorpusDataModule):
 
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
-                 hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15):
+                 hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15,
+                 recorded_prob: float = 0.0):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
         (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS."""
         super().__init__()
@@ -242,6 +283,7 @@ class SeparationDataModule(CorpusDataModule):
         self.train_set = SeparationExamples(h.root, "train", self.banks, h.crop_seconds, span_prob=h.span_prob,
                                             mode_probs=(text * scale, audio * scale, h.absent_prob),
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
-                                            hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob)
+                                            hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob,
+                                            recorded_prob=h.recorded_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
 
