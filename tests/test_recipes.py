@@ -405,3 +405,36 @@ def test_a_separator_that_does_not_fit_its_encoder_stops_with_one_line(tiny_corp
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("error: the data's encoder gives 256-d queries but the separator takes 64-d"), run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_synthetic_sources_can_be_made_to_sound_recorded():
+    from recipes.separation.data import simulated_room, sound_recorded
+
+    rng = np.random.default_rng(0)
+    swell = np.abs(np.sin(np.arange(16000) / 16000 * 3 * np.pi))  # loud and quiet parts, for the compressor
+    x = (0.1 * rng.standard_normal(16000) * swell).astype(np.float32)
+    ir = simulated_room(16000, rng)
+    assert ir[0] >= 1.0 and 0.2 * 16000 <= len(ir) <= 0.9 * 16000
+    seen = set()
+    for seed in range(12):
+        r = np.random.default_rng(seed)
+        kind = int(np.random.default_rng(seed).integers(3))
+        y = sound_recorded(x, 16000, r)
+        seen.add(kind)
+        assert y.shape == x.shape and abs(np.sqrt(np.mean(y ** 2)) / np.sqrt(np.mean(x ** 2)) - 1) < 1e-3
+        assert not np.allclose(y, x)
+        if kind == 1:  # the band limit leaves little above 4.5 kHz
+            spec = np.abs(np.fft.rfft(y)) ** 2
+            assert spec[int(4500 / 8000 * len(spec)):].sum() < 0.01 * spec.sum()
+    assert seen == {0, 1, 2}
+
+
+def test_corpora_combine_without_copying(tiny_corpus, tmp_path):
+    from recipes.data.build import read_manifest
+    from recipes.data.combine import combine
+
+    combine(tmp_path / "both", [str(tiny_corpus), str(tiny_corpus)], str(tiny_corpus))
+    train, val = read_manifest(tmp_path / "both", "train"), read_manifest(tmp_path / "both", "val")
+    assert len(train) == 2 * len(read_manifest(tiny_corpus, "train")) and len(val) == len(read_manifest(tiny_corpus, "val"))
+    assert all((tmp_path / "both" / s["path"]).is_file() for r in train[:3] for s in r["sources"])
+    assert not list((tmp_path / "both").rglob("*.flac"))

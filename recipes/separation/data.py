@@ -62,7 +62,7 @@ def simulated_room(rate: int, rng) -> np.ndarray:
 
 def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
     """One of: a simulated room (reverb), a telephone-like band limit at 3.4-4 kHz, or a compressor
-    (20 ms envelope, 3:1 above -25..-15 dBFS): how recordings differ from a dry soundfont render."""
+    (20 ms envelope, 3:1 above 3-10 dB below the clip's RMS): how recordings differ from a dry render."""
     import torchaudio.functional as AF
 
     kind = rng.integers(3)
@@ -76,7 +76,7 @@ def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
         y = y.numpy()
     else:
         env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * rate)) / int(0.02 * rate), mode="same")) + 1e-9
-        threshold = 10 ** (rng.uniform(-25, -15) / 20) * rms / 0.1
+        threshold = rms * 10 ** (rng.uniform(-10, -3) / 20)
         gain = np.where(env > threshold, (env / threshold) ** (1 / 3 - 1), 1.0)
         y = x * gain
     return (y * rms / (np.sqrt(np.mean(y ** 2)) + 1e-9)).astype(np.float32)
