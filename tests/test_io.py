@@ -199,3 +199,16 @@ def test_load_mono_equals_loading_whole_then_downmixing_and_resampling(tmp_path,
     sf.write(tmp_path / "nan.wav", bad, 16000, subtype="FLOAT")
     with pytest.raises(MediaError, match="NaN"):
         load_mono(tmp_path / "nan.wav", 16000)
+
+
+def test_biquads_match_torchaudios():
+    """soundsift.filters computes torchaudio's biquads (same cookbook coefficients) without its slow loop."""
+    import torchaudio.functional as AF
+
+    from soundsift.filters import lowpass, peaking_eq
+
+    x = (0.1 * np.random.default_rng(0).standard_normal(4000)).astype(np.float32)
+    want = AF.equalizer_biquad(torch.from_numpy(x), 16000, 1200.0, -7.0, 1.3).numpy()
+    np.testing.assert_allclose(peaking_eq(x, 16000, 1200.0, -7.0, 1.3), want, atol=1e-5)
+    want = AF.lowpass_biquad(AF.lowpass_biquad(torch.from_numpy(x), 16000, 3500.0), 16000, 3500.0).numpy()
+    np.testing.assert_allclose(lowpass(x, 16000, 3500.0, stages=2), want, atol=1e-5)

@@ -246,12 +246,9 @@ def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALO
 
 
 def _lowpass(x: np.ndarray, cutoff: float = 4000.0) -> np.ndarray:
-    import torchaudio.functional as AF
+    from soundsift.filters import lowpass
 
-    y = torch.from_numpy(x)
-    for _ in range(2):  # two biquads: a steeper edge, like a telephone line's
-        y = AF.lowpass_biquad(y, RATE, cutoff)
-    return y.numpy().astype(np.float32)
+    return lowpass(x, RATE, cutoff, stages=2)  # two biquads: a steeper edge, like a telephone line's
 
 
 def _place(x: np.ndarray, n: int, rng) -> np.ndarray:

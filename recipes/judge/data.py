@@ -47,14 +47,14 @@ CHUNK = 25
 
 def degrade(x: torch.Tensor, rate: int, rng) -> torch.Tensor:
     """Clipped, low-passed or noisy: artefacts no mask of the mixture could make."""
-    import torchaudio.functional as AF
+    from soundsift.filters import lowpass
 
     peak = float(x.abs().max()) + 1e-9
     how = rng.integers(3)
     if how == 0:
         return x.clamp(-peak * rng.uniform(0.05, 0.4), peak * rng.uniform(0.05, 0.4))
     if how == 1:
-        return AF.lowpass_biquad(x, rate, float(rng.uniform(600, 3000)))
+        return torch.from_numpy(lowpass(x.numpy(), rate, float(rng.uniform(600, 3000))))
     rms = float(x.pow(2).mean().sqrt()) + 1e-9
     return x + torch.randn(x.shape, generator=torch.Generator().manual_seed(int(rng.integers(1 << 30)))) \
         * rms * 10 ** (-rng.uniform(0, 20) / 20)

@@ -39,12 +39,11 @@ SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): p
 
 
 def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
-    """One peaking filter at a log-uniform 150 Hz - 5 kHz, ±9 dB, Q 0.7-2 (torchaudio's biquad)."""
-    import torchaudio.functional as AF
+    """One peaking filter at a log-uniform 150 Hz - 5 kHz, ±9 dB, Q 0.7-2."""
+    from soundsift.filters import peaking_eq
 
-    y = AF.equalizer_biquad(torch.from_numpy(x), rate, center_freq=float(np.exp(rng.uniform(np.log(150), np.log(5000)))),
-                            gain=float(rng.uniform(-9, 9)), Q=float(rng.uniform(0.7, 2.0)))
-    return y.numpy().astype(np.float32)
+    return peaking_eq(x, rate, float(np.exp(rng.uniform(np.log(150), np.log(5000)))), float(rng.uniform(-9, 9)),
+                      float(rng.uniform(0.7, 2.0)))
 
 
 def simulated_room(rate: int, rng) -> np.ndarray:
@@ -70,10 +69,9 @@ def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
     if kind == 0:
         y = AF.fftconvolve(torch.from_numpy(x), torch.from_numpy(simulated_room(rate, rng)))[: len(x)].numpy()
     elif kind == 1:
-        y = torch.from_numpy(x)
-        for _ in range(2):
-            y = AF.lowpass_biquad(y, rate, float(rng.uniform(3400, 4000)))
-        y = y.numpy()
+        from soundsift.filters import lowpass
+
+        y = lowpass(x, rate, float(rng.uniform(3400, 4000)), stages=2)
     else:
         env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * rate)) / int(0.02 * rate), mode="same")) + 1e-9
         threshold = rms * 10 ** (rng.uniform(-10, -3) / 20)
