@@ -23,11 +23,10 @@ ABSENT_PRESENCE = 0.5    # below this presence probability the CLI says the prom
 def track_folders(out_dir: str | Path, model: str | None, inputs: list[str]) -> list[Path]:
     """OUT/<model>/<track> per input: names made safe (a file called '...wav' or a model folder 'x/..'
     cannot climb out of OUT), and two inputs that would share a folder refused."""
-    from separation.api import DEFAULT_DIR
+    from separation.stems import model_folder_name
     from soundsift.names import safe_component
 
-    model_name = safe_component(Path(model).resolve().name if model else DEFAULT_DIR.name, "model")
-    folders = [Path(out_dir) / model_name / safe_component(Path(p).stem, "track") for p in inputs]
+    folders = [Path(out_dir) / model_folder_name(model) / safe_component(Path(p).stem, "track") for p in inputs]
     for i, folder in enumerate(folders):
         if folder in folders[:i]:
             raise SoundSiftError(f"{inputs[folders.index(folder)]} and {inputs[i]} would both write to {folder}: "

@@ -5,18 +5,16 @@ folder alone reproduces the scores."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from judge.configuration import SCORES, JudgeConfig
+from soundsift.config import PretrainedModule
 
-WEIGHTS_NAME = "model.safetensors"
 
+class JudgeNet(PretrainedModule, nn.Module):
+    config_class = JudgeConfig
 
-class JudgeNet(nn.Module):
     def __init__(self, config: JudgeConfig):
         super().__init__()
         self.config = config
@@ -40,18 +38,3 @@ class JudgeNet(nn.Module):
 
     def scores(self, features: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self(features))
-
-    def save_pretrained(self, folder) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config.save(folder)
-        save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(folder / WEIGHTS_NAME),
-                  metadata={"format": "pt"})
-        return folder
-
-    @classmethod
-    def from_pretrained(cls, folder) -> "JudgeNet":
-        folder = Path(folder)
-        model = cls(JudgeConfig.load(folder))
-        model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
-        return model.eval()

@@ -98,7 +98,9 @@ class Worker:
         self.sep = Separator.from_pretrained(model, device=device)
         self.prompts = self.sep.prepare(build_prompts(**prompt_args, spans=spans))
         self.spans, self.out, self.force, self.encoding = spans, Path(out), force, encoding
-        self.model_name = safe_component(Path(model).resolve().name if model else "separator-small", "model")
+        from separation.stems import model_folder_name
+
+        self.model_name = model_folder_name(model)
 
     def separate(self, item: Item) -> dict:
         from separation.api import check_input

@@ -8,16 +8,14 @@ real time; FiLM lets one network serve every prompt type that maps into the enco
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from separation.configuration import SeparatorConfig
+from soundsift.config import PretrainedModule
 
-WEIGHTS_NAME = "model.safetensors"
+WEIGHTS_NAME = PretrainedModule.weights_name
 
 
 class FiLMBlock(nn.Module):
@@ -64,7 +62,9 @@ class MaskRefiner(nn.Module):
         return logits + self.net(x).squeeze(1)
 
 
-class SeparatorNet(nn.Module):
+class SeparatorNet(PretrainedModule, nn.Module):
+    config_class = SeparatorConfig
+
     def __init__(self, config: SeparatorConfig):
         super().__init__()
         self.config = config
@@ -127,19 +127,3 @@ class SeparatorNet(nn.Module):
         gated = mask if presence is None else mask * self.gate(presence)[:, None, None]
         est = self.istft(spec * gated, mixture.shape[-1])
         return (est, presence) if return_presence else est
-
-    # --- persistence --------------------------------------------------------------------
-    def save_pretrained(self, folder) -> Path:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.config.save(folder)
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt"})
-        return folder
-
-    @classmethod
-    def from_pretrained(cls, folder) -> "SeparatorNet":
-        folder = Path(folder)
-        model = cls(SeparatorConfig.load(folder))
-        model.load_state_dict(load_file(str(folder / WEIGHTS_NAME)))
-        return model.eval()

@@ -25,6 +25,15 @@ FORMATS = {"float32": (".wav", "FLOAT"), "int16": (".wav", "PCM_16"), "int24": (
            "flac": (".flac", "PCM_24")}
 
 
+def model_folder_name(model: str | Path | None) -> str:
+    """The output folder named after the separator (``OUT/<model>/<track>``): the folder's own name
+    once resolved, so '--model x/..' cannot climb out of OUT."""
+    from separation.api import DEFAULT_DIR
+    from soundsift.names import safe_component
+
+    return safe_component(Path(model).resolve().name if model else DEFAULT_DIR.name, "model")
+
+
 @dataclass
 class WrittenStems:
     folder: Path

@@ -144,3 +144,29 @@ def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
     res = sep.separate(mix, rate, text=prompt.value, candidates=8, judge=judge)
     assert res.scores[0] == scores[best]
     assert torch.allclose(res.targets[0], outputs[best], atol=1e-5)  # the whole input is the excerpt here
+
+
+def test_the_judge_recipe_builds_its_corpus_trains_and_exports(tiny_corpus, tmp_path):
+    import lightning as L
+
+    from judge import JudgeNet
+    from recipes.judge.data import KINDS, build, load
+    from recipes.judge.export import export
+    from recipes.judge.module import JudgeDataModule, JudgeModule
+    from separation import Separator
+
+    build(Separator.from_pretrained(), tiny_corpus, "train", tmp_path / "corpus", limit=2, progress=False)
+    features, refs, meta = load(tmp_path / "corpus")
+    assert features.shape[0] == refs.shape[0] == len(meta) == 2 * len(KINDS)
+    assert {m["kind"] for m in meta} == set(KINDS) and ((refs[:, :4] >= 0) & (refs[:, :4] <= 1)).all()
+    kind = lambda k: [i for i, m in enumerate(meta) if m["kind"] == k]  # noqa: E731
+    assert all(refs[i, 0] > 0.9 for i in kind("reference")) and all(refs[i, 1] < 0.05 for i in kind("silence"))
+    data = JudgeDataModule([str(tmp_path / "corpus")], [str(tmp_path / "corpus")], batch_size=8)
+    trainer = L.Trainer(max_steps=4, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=tmp_path, num_sanity_val_steps=0, limit_val_batches=1,
+                        callbacks=[L.pytorch.callbacks.ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True)])
+    trainer.fit(JudgeModule(), data)
+    export(str(tmp_path / "ckpt" / "last.ckpt"), str(tmp_path / "judge"), stage="tiny")
+    net = JudgeNet.from_pretrained(tmp_path / "judge")
+    assert torch.allclose(net.feature_mean, features.mean(0), atol=1e-4)  # standardised by its training corpus
+    assert net.config.lineage["stage"] == "tiny" and net.scores(features).shape == (len(meta), 4)

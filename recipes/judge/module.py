@@ -16,18 +16,23 @@ from judge.modeling import JudgeNet
 from recipes.common import adamw_one_cycle
 
 
+def _load_all(folders) -> tuple[torch.Tensor, torch.Tensor]:
+    from recipes.judge.data import load
+
+    parts = [load(f)[:2] for f in ([folders] if isinstance(folders, str) else folders)]
+    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
 class JudgeDataModule(L.LightningDataModule):
-    def __init__(self, train: str, val: str, batch_size: int = 256, num_workers: int = 0):
-        """``train``, ``val``: judge corpora built by recipes.judge.data."""
+    def __init__(self, train: list[str], val: list[str], batch_size: int = 256, num_workers: int = 0):
+        """``train``, ``val``: judge corpora built by recipes.judge.data (several are joined)."""
         super().__init__()
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:
-        from recipes.judge.data import load
-
         h = self.hparams
-        self.train_features, train_refs, _ = load(h.train)
-        val_features, val_refs, _ = load(h.val)
+        self.train_features, train_refs = _load_all(h.train)
+        val_features, val_refs = _load_all(h.val)
         self.train_set = TensorDataset(self.train_features, train_refs)
         self.val_set = TensorDataset(val_features, val_refs)
 
