@@ -195,7 +195,8 @@ def lineage(ckpt: dict, checkpoint: str | Path, stage: str | None = None, recipe
     out = {"stage": stage, "recipe": recipe, "checkpoint": str(checkpoint), "step": ckpt.get("global_step"),
            "parent": str(parent) if parent else None,
            "parent_weights": weights_digest(parent) if parent else None,
-           "data": _data_lineage(data.get("root")),
+           "data": _data_lineage(data.get("root")) or ({"train": data.get("train"), "val": data.get("val")}
+                                                          if data.get("train") else None),
            "encoder": {"path": str(encoder), "weights": weights_digest(encoder)} if encoder else None,
            "git_commit": git_commit()}
     return {k: v for k, v in out.items() if v is not None}
