@@ -22,4 +22,7 @@ class JudgeConfig(JsonConfig):
     # A separation whose overall score is below this is flagged as failed (chosen on validation as the
     # best F1 for "SI-SDRi < 0"; docs/JUDGE.md).
     failed_threshold: float = 0.3
+    # Best-of-k keeps an alternative candidate only if it scores this much above the prompt as given
+    # (chosen on validation: recipes/judge/calibrate.py; among similar candidates the judge's ranking is weak).
+    rerank_margin: float = 0.2
     lineage: dict = field(default_factory=dict)

@@ -155,16 +155,21 @@ class Separator:
     def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
                    segment: float | None = None):
         """The first k best-of-k candidates (separation/bestof.py) of one prompt on a mono excerpt
-        [1, n] at the net's rate: (their plan, variants, query embeddings by rewording, outputs [k, 1, n])."""
+        [1, n] at the net's rate: (their plan, variants, query embeddings, outputs [k, 1, n])."""
         from separation.bestof import candidate_plan, variants_for
 
         n = excerpt.shape[-1]
         track = span_track(spans, n, self.sample_rate) if spans else None
-        plan = candidate_plan(prompt.kind, k)
-        wordings, variants = variants_for(plan)
-        embs = [query if not w else self.encoder.embed_text([w.format(prompt.value)]) for w in wordings]
-        stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False,
-                               segment=self.net.config.segment_seconds if segment is None else segment)
+        segment = self.net.config.segment_seconds if segment is None else segment
+        plan = candidate_plan(k)
+        names, variants = variants_for(plan)
+        embs = [query]
+        if "reprompt" in names:  # what the plain prompt found, averaged into the query
+            plain = SegmentStream(self.net, query, n, track, segment=segment, share=False)
+            found = torch.cat(list(plain.run([excerpt])), dim=-1)[0]
+            heard = self.encoder.embed_audio(found + 1e-4 * excerpt, self.sample_rate)  # never quite silent
+            embs.append(torch.nn.functional.normalize(query + heard, dim=-1))
+        stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False, segment=segment)
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
 
     def _choose(self, audio, prompts: list[Prompt], queries: torch.Tensor, spans, k: int, judge, segment: float):
@@ -180,6 +185,8 @@ class Separator:
             text = prompt.value if prompt.kind == "text" else None
             ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=queries[i: i + 1], text=text)
             best = max(range(len(ranked)), key=lambda j: ranked[j].overall)
+            if ranked[best].overall - ranked[0].overall <= judge.net.config.rerank_margin:
+                best = 0  # an alternative must clearly beat the prompt as given
             chosen_q.append(embs[variants[best].query])
             chosen_v.append(Variant(i, variants[best].mask_power, variants[best].sharpness))
             scores.append(ranked[best])

@@ -138,9 +138,11 @@ def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
     prompt = build_prompts(text="a woman speaking")[0]
     query = sep.encoder.embed_text([prompt.value])
     plan, variants, _, outputs = sep.candidates(mix, prompt, query, 8)
-    assert len(plan) == len(outputs) == 8 and plan[0] == ("", 1.0, None)
+    assert len(plan) == len(outputs) == 8 and plan[0] == ("given", 1.0)
     scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value)
     best = int(np.argmax([s.overall for s in scores]))
+    if scores[best].overall - scores[0].overall <= judge.net.config.rerank_margin:
+        best = 0  # an alternative must clearly beat the prompt as given
     res = sep.separate(mix, rate, text=prompt.value, candidates=8, judge=judge)
     assert res.scores[0] == scores[best]
     assert torch.allclose(res.targets[0], outputs[best], atol=1e-5)  # the whole input is the excerpt here

@@ -8,6 +8,7 @@ the best F1 of the flag against "SI-SDRi < 0" over present targets' candidates.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from recipes.judge.data import load
 from recipes.judge.evaluate import flag_quality
 
 THRESHOLDS = np.round(np.arange(0.05, 0.61, 0.025), 3)
+MARGINS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 def choose(net, corpus) -> tuple[float, dict]:
@@ -33,6 +35,19 @@ def choose(net, corpus) -> tuple[float, dict]:
     return max(table, key=table.get), table
 
 
+def choose_margin(net, separator, root, split: str = "val", limit: int = 60) -> tuple[float, dict]:
+    """The best-of-8 margin with the best mean SI-SDRi on a split (ties: the larger margin)."""
+    from judge import Judge
+    from recipes.judge.evaluate import rerank_report
+
+    judge = Judge(net, separator.encoder, separator=separator)
+    table = {}
+    for margin in MARGINS:
+        net.config.rerank_margin = margin
+        table[margin] = rerank_report(separator, judge, Path(root), split, limit, progress=False)["mean_judge@8"]
+    return max(table, key=lambda m: (round(table[m], 2), m)), table
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -40,11 +55,22 @@ def main(argv=None) -> None:
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--data", required=True, help="a judge corpus (recipes/judge/data.py) of a validation split")
     ap.add_argument("--split", default="val", help="(recorded only: the corpus is one split)")
+    ap.add_argument("--rerank-data", default=None, help="a corpus whose split's mixtures choose the best-of-k margin")
+    ap.add_argument("--rerank-limit", type=int, default=60)
     args = ap.parse_args(argv)
-    best, table = choose(JudgeNet.from_pretrained(args.model), args.data)
+    net = JudgeNet.from_pretrained(args.model)
+    best, table = choose(net, args.data)
     print(" ".join(f"{t:.3f}:{f:.3f}" for t, f in table.items()))
-    path = update_config(JudgeConfig, args.model, args.out, args.force, failed_threshold=best)
-    print(f"failed_threshold = {best} (F1 {table[best]:.3f}) -> {path}")
+    fields = {"failed_threshold": best}
+    if args.rerank_data:
+        from separation import Separator
+
+        margin, gains = choose_margin(net, Separator.from_pretrained(), Path(args.rerank_data), args.split,
+                                      args.rerank_limit)
+        print("best-of-8 mean SI-SDRi by margin: " + " ".join(f"{m:g}:{g:.2f}" for m, g in gains.items()))
+        fields["rerank_margin"] = margin
+    path = update_config(JudgeConfig, args.model, args.out, args.force, **fields)
+    print(f"{fields} (failure F1 {table[best]:.3f}) -> {path}")
 
 
 if __name__ == "__main__":

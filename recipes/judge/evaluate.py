@@ -85,7 +85,9 @@ def rerank_report(separator, judge, root: Path, split: str, limit: int | None, p
     from separation.prompts import build_prompts
 
     rows = read_manifest(root, split)[:limit]
-    gains = {"default": [], **{f"judge@{k}": [] for k in KS}, **{f"oracle@{k}": [] for k in KS}}
+    gains = {"default": [], **{f"judge@{k}": [] for k in KS}, **{f"judge_no_margin@{k}": [] for k in KS},
+             **{f"oracle@{k}": [] for k in KS}}
+    margin = judge.net.config.rerank_margin
     single = best_of = 0.0
     for row in tqdm(rows, desc="best-of-k", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
@@ -105,7 +107,9 @@ def rerank_report(separator, judge, root: Path, split: str, limit: int | None, p
             overall = [sc.overall for sc in scores]
             gains["default"].append(truth[0])
             for k in KS:
-                gains[f"judge@{k}"].append(truth[int(np.argmax(overall[:k]))])
+                best = int(np.argmax(overall[:k]))
+                gains[f"judge_no_margin@{k}"].append(truth[best])
+                gains[f"judge@{k}"].append(truth[best if overall[best] - overall[0] > margin else 0])
                 gains[f"oracle@{k}"].append(max(truth[:k]))
     out = {k: float(np.median(v)) for k, v in gains.items()}
     out.update({f"mean_{k}": float(np.mean(v)) for k, v in gains.items()})
@@ -162,8 +166,10 @@ def to_markdown(result: dict, title: str) -> str:
                   f"recall {f['recall']:.2f} ({f['flagged']} flagged, {f['failed']} failed)."]
     if "best_of_k" in result:
         b = result["best_of_k"]
-        lines += ["", f"Best-of-k on {b['targets']} targets, median SI-SDRi (dB): default {b['default']:.2f}; "
-                  + "; ".join(f"k={k}: judge {b[f'judge@{k}']:.2f}, oracle {b[f'oracle@{k}']:.2f}" for k in KS)
+        lines += ["", f"Best-of-k on {b['targets']} targets, median SI-SDRi (dB): default {b['default']:.2f} "
+                  f"(mean {b['mean_default']:.2f}); "
+                  + "; ".join(f"k={k}: judge {b[f'judge@{k}']:.2f} (mean {b[f'mean_judge@{k}']:.2f}; without the margin "
+                              f"{b[f'judge_no_margin@{k}']:.2f}), oracle {b[f'oracle@{k}']:.2f}" for k in KS)
                   + f". Best-of-8 costs {b['cost_best_of_8_vs_one']:.1f}x one separation."]
     lines.append(f"Scoring a 10 s clip: {result['seconds_per_10s_clip']:.3f} s.")
     return "\n".join(lines) + "\n"
