@@ -38,13 +38,11 @@ def choose(net, corpus) -> tuple[float, dict]:
 def choose_margin(net, separator, root, split: str = "val", limit: int = 60) -> tuple[float, dict]:
     """The best-of-8 margin with the best mean SI-SDRi on a split (ties: the larger margin)."""
     from judge import Judge
-    from recipes.judge.evaluate import rerank_report
+    from recipes.judge.evaluate import picks, rerank_arrays
 
     judge = Judge(net, separator.encoder, separator=separator)
-    table = {}
-    for margin in MARGINS:
-        net.config.rerank_margin = margin
-        table[margin] = rerank_report(separator, judge, Path(root), split, limit, progress=False)["mean_judge@8"]
+    truth, overall, _, _ = rerank_arrays(separator, judge, Path(root), split, limit, progress=False)
+    table = {margin: float(np.mean(picks(truth, overall, 8, margin))) for margin in MARGINS}
     return max(table, key=lambda m: (round(table[m], 2), m)), table
 
 

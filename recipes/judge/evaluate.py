@@ -80,14 +80,14 @@ def corpus_report(judge, corpus: str | Path) -> dict:
     return result
 
 
-def rerank_report(separator, judge, root: Path, split: str, limit: int | None, progress: bool) -> dict:
-    """Best-of-k on every present target (text prompt: its caption) of the first ``limit`` mixtures."""
+def rerank_arrays(separator, judge, root: Path, split: str, limit: int | None, progress: bool):
+    """Best-of-8 on every present target (text prompt: its caption) of the first ``limit`` mixtures:
+    (true SI-SDRi [N, 8] and judge overall [N, 8] of the candidates, seconds of one separation and of
+    making and scoring the candidates, summed)."""
     from separation.prompts import build_prompts
 
     rows = read_manifest(root, split)[:limit]
-    gains = {"default": [], **{f"judge@{k}": [] for k in KS}, **{f"judge_no_margin@{k}": [] for k in KS},
-             **{f"oracle@{k}": [] for k in KS}}
-    margin = judge.net.config.rerank_margin
+    truth, overall = [], []
     single = best_of = 0.0
     for row in tqdm(rows, desc="best-of-k", disable=not progress):
         mix, rate = load_audio(root / row["mixture"])
@@ -103,17 +103,30 @@ def rerank_report(separator, judge, root: Path, split: str, limit: int | None, p
             _, _, _, outputs = separator.candidates(mix, prompt, query, max(KS))
             scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value)
             best_of += time.perf_counter() - began  # (the chosen output is recomputed once more in separate())
-            truth = [float(si_sdr(o[0], target)) - base for o in outputs]
-            overall = [sc.overall for sc in scores]
-            gains["default"].append(truth[0])
-            for k in KS:
-                best = int(np.argmax(overall[:k]))
-                gains[f"judge_no_margin@{k}"].append(truth[best])
-                gains[f"judge@{k}"].append(truth[best if overall[best] - overall[0] > margin else 0])
-                gains[f"oracle@{k}"].append(max(truth[:k]))
+            truth.append([float(si_sdr(o[0], target)) - base for o in outputs])
+            overall.append([sc.overall for sc in scores])
+    return np.array(truth), np.array(overall), single, best_of
+
+
+def picks(truth: np.ndarray, overall: np.ndarray, k: int, margin: float) -> np.ndarray:
+    """SI-SDRi of the judge's pick among the first k candidates (an alternative only if it scores
+    ``margin`` above the first)."""
+    best = overall[:, :k].argmax(1)
+    keep = overall[np.arange(len(best)), best] - overall[:, 0] > margin
+    return truth[np.arange(len(best)), np.where(keep, best, 0)]
+
+
+def rerank_report(separator, judge, root: Path, split: str, limit: int | None, progress: bool) -> dict:
+    truth, overall, single, best_of = rerank_arrays(separator, judge, root, split, limit, progress)
+    margin = judge.net.config.rerank_margin
+    gains = {"default": truth[:, 0]}
+    for k in KS:
+        gains[f"judge@{k}"] = picks(truth, overall, k, margin)
+        gains[f"judge_no_margin@{k}"] = picks(truth, overall, k, -1.0)
+        gains[f"oracle@{k}"] = truth[:, :k].max(1)
     out = {k: float(np.median(v)) for k, v in gains.items()}
     out.update({f"mean_{k}": float(np.mean(v)) for k, v in gains.items()})
-    out.update({"targets": len(gains["default"]), "cost_best_of_8_vs_one": (best_of + single) / max(single, 1e-9)})
+    out.update({"targets": len(truth), "cost_best_of_8_vs_one": (best_of + single) / max(single, 1e-9)})
     return out
 
 
