@@ -74,20 +74,29 @@ ROWS = [
      [(("zero_shot_acc_seen",), ".2f"), (("zero_shot_acc_unseen",), ".2f")]),
     ("span F1 at 40 ms", "encoders", [(("span_f1",), ".2f")]),
     ("video→audio R@1 (scene finds its own mixture)", "encoders", [(("video_to_audio_R@1",), ".2f")]),
+    ("judge: Spearman of overall with SI-SDR (cosine baseline)", "judge",
+     [(("all", "overall_si_sdr", "spearman"), ".2f"), (("all", "baseline_overall_si_sdr", "spearman"), ".2f")]),
+    ("judge: Spearman of recall / precision / faithfulness with theirs", "judge",
+     [(("all", "recall", "spearman"), ".2f"), (("all", "precision", "spearman"), ".2f"),
+      (("all", "faithfulness", "spearman"), ".2f")]),
+    ("best of 8 by the judge vs the plain separation, median SI-SDRi, dB", "judge",
+     [(("best_of_k", "judge@8"), ".2f"), (("best_of_k", "default"), ".2f")]),
 ]
 
 
 def render(results: dict) -> str:
-    sets = [s for s in SETS if any(s in results.get(kind, {}) for kind in ("separation", "encoders"))]
+    sets = [s for s in SETS if any(s in results.get(kind, {}) for kind in ("separation", "encoders", "judge"))]
     lines = ["| measure | " + " | ".join(SETS[s] for s in sets) + " |", "| --- |" + " --- |" * len(sets)]
     for label, kind, cells in ROWS:
         row = [" / ".join(_fmt(_get(results, kind, s, *keys), spec) for keys, spec in cells) for s in sets]
         lines.append(f"| {label} | " + " | ".join(row) + " |")
-    for kind in ("separation", "encoders"):
-        for s in sets:
-            entry = results.get(kind, {}).get(s)
-            if entry:
-                lines.append(f"\n<sub>{kind}, {SETS[s]}: {entry['data']}, model {entry['model']}, {entry['date']}</sub>")
+    entries = [results[kind][s] for kind in ("separation", "encoders", "judge") for s in sets if s in results.get(kind, {})]
+    if entries:
+        models = ", ".join(sorted({e["model"] for e in entries}))
+        data = ", ".join(sorted({e["data"] for e in entries if e["data"]}))
+        dates = sorted({e["date"] for e in entries})
+        lines.append(f"\n<sub>Models {models}; data {data}; measured {dates[0]}"
+                     + (f" to {dates[-1]}" if len(dates) > 1 else "") + ".</sub>")
     speed = results.get("speed", {}).get("bench", {}).get("figures")
     if speed:
         lines.append("\nSpeed and memory (`soundsift bench`, 2 cores, one text prompt, from a wav file to its two "
