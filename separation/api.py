@@ -167,7 +167,8 @@ class Separator:
         if "reprompt" in names:  # what the plain prompt found, averaged into the query
             plain = SegmentStream(self.net, query, n, track, segment=segment, share=False)
             found = torch.cat(list(plain.run([excerpt])), dim=-1)[0]
-            heard = self.encoder.embed_audio(found + 1e-4 * excerpt, self.sample_rate)  # never quite silent
+            # nothing found (the gate closed): nothing to re-prompt with, the prompt stays as given
+            heard = self.encoder.embed_audio(found, self.sample_rate) if found.abs().max() >= SILENCE_PEAK else query
             embs.append(torch.nn.functional.normalize(query + heard, dim=-1))
         stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False, segment=segment)
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
