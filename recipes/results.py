@@ -99,12 +99,13 @@ def render(results: dict) -> str:
                      + (f" to {dates[-1]}" if len(dates) > 1 else "") + ".</sub>")
     speed = results.get("speed", {}).get("bench", {}).get("figures")
     if speed:
-        lines.append("\nSpeed and memory (`soundsift bench`, 2 cores, one text prompt, from a wav file to its two "
-                     "stems):\n")
-        lines += ["| input | speed | peak memory |", "| --- | --- | --- |"]
-        for r in speed:
-            fmt = f"{r['rate'] / 1000:g} kHz {'mono' if r['channels'] == 1 else 'stereo'}"
-            lines.append(f"| {r['seconds']:.0f} s, {fmt} | {r['x_realtime']:.0f}× real time | {r['peak_rss_mb']:.0f} MB |")
+        lines.append("\nSpeed and peak memory (`soundsift bench`: 2 cores, one text prompt, from a wav file to its two stems):")
+        for rate, channels in sorted({(r["rate"], r["channels"]) for r in speed}):
+            rows = [r for r in speed if (r["rate"], r["channels"]) == (rate, channels)]
+            fmt = f"{rate / 1000:g} kHz {'mono' if channels == 1 else 'stereo'}"
+            lines.append(f"{fmt}, " + " / ".join(f"{r['seconds']:.0f}" for r in rows) + " s: "
+                         + " / ".join(f"{r['x_realtime']:.0f}×" for r in rows) + " real time, "
+                         + " / ".join(f"{r['peak_rss_mb']:.0f}" for r in rows) + " MB.  ")
     return "\n".join(lines)
 
 

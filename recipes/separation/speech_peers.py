@@ -73,7 +73,8 @@ def nsnet2(x: np.ndarray) -> np.ndarray:
 def dnsmos(x: np.ndarray) -> dict:
     from speechmos import dnsmos as d
 
-    r = d.run(x.astype(np.float32), RATE)
+    peak = float(np.abs(x).max())
+    r = d.run((x / peak * 0.99 if peak > 0.99 else x).astype(np.float32), RATE)  # it takes [-1, 1] only
     return {"ovrl": float(r["ovrl_mos"]), "sig": float(r["sig_mos"]), "bak": float(r["bak_mos"])}
 
 
