@@ -113,6 +113,7 @@ def test_the_judge_command_prints_scores_and_one_line_errors(tmp_path):
         assert proc.returncode == 1 and len(lines) == 1 and match in lines[0], proc.stderr
 
 
+@pytest.mark.slow
 def test_best_of_k_keeps_the_judges_favourite_and_writes_its_scores(tmp_path):
     out = tmp_path / "sep"
     proc = run("separate", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--candidates", "4", "-o", out)
@@ -128,6 +129,7 @@ def test_best_of_k_keeps_the_judges_favourite_and_writes_its_scores(tmp_path):
     assert bad.returncode == 1 and "--candidates must be 1 to 8" in bad.stderr
 
 
+@pytest.mark.slow
 def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
     from judge import Judge
     from separation import Separator, build_prompts
@@ -148,6 +150,7 @@ def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
     assert torch.allclose(res.targets[0], outputs[best], atol=1e-5)  # the whole input is the excerpt here
 
 
+@pytest.mark.slow
 def test_the_judge_recipe_builds_its_corpus_trains_and_exports(tiny_corpus, tmp_path):
     import lightning as L
 

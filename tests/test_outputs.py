@@ -94,6 +94,7 @@ def test_a_failed_write_leaves_no_stem_and_no_temp_files(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_nothing_the_next_run_does_not_clean(tmp_path):
     long = tmp_path / "long.wav"
     rng = np.random.default_rng(0)
@@ -156,6 +157,7 @@ def test_a_click_after_the_picture_ends_says_so(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_the_data_engine_workers_die_with_it_and_a_second_build_waits_its_turn(tmp_path):
     from recipes.data.build import build, read_manifest
 

@@ -25,6 +25,7 @@ def real(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_clips_carry_their_provenance_and_never_share_a_recording_across_splits(real):
     clips = [json.loads(line) for line in (real / "clips.jsonl").read_text().splitlines()]
     assert clips and all(c["package"] in TEST_PACKAGES and c["licence"] and c["file"] and c["recording"] for c in clips)
@@ -53,6 +54,7 @@ def test_a_clip_is_rejected_for_a_reason():
     assert reason is None and abs(20 * np.log10(np.sqrt(np.mean(clip ** 2))) + 20) < 0.5
 
 
+@pytest.mark.slow
 def test_real_mixtures_are_a_corpus_the_evals_read(real):
     from recipes.data.build import read_manifest
 

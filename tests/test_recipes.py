@@ -392,6 +392,7 @@ def test_recipe_tools_stop_on_bad_input_with_one_error_line(tool, args, tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_a_separator_that_does_not_fit_its_encoder_stops_with_one_line(tiny_corpus, tmp_path):
     """The tiny separator (64-d queries) with the shipped 256-d encoder: one error line before training."""
     import subprocess
