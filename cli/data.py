@@ -23,7 +23,7 @@ def _real(args: argparse.Namespace) -> None:
 def add_commands(sub) -> None:
     data = sub.add_parser("data", help="build the training corpus").add_subparsers(dest="data_command", required=True)
     b = data.add_parser("build", help="render sources, mixtures and scenes; write manifest.jsonl")
-    b.add_argument("--preset", choices=["tiny", "small", "full", "test", "examples"], default="tiny")
+    b.add_argument("--preset", choices=["tiny", "small", "small-eval", "full", "test", "examples"], default="tiny")
     b.add_argument("--out", required=True, help="output folder (resumes an interrupted build of the same settings)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")

@@ -37,7 +37,8 @@ def track_folders(out_dir: str | Path, model: str | None, inputs: list[str]) -> 
 def separate_files(inputs: list[str], text: list[str] | None, audio_query: str | None, spans: list[str] | None,
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
                    clicks: list[str] | None = None, encoding: str = "float32", device: str = "cpu",
-                   candidates: int = 1, score: bool = False, judge_model: str | None = None) -> list[Path]:
+                   candidates: int = 1, score: bool = False, judge_model: str | None = None,
+                   save_mask: bool = False) -> list[Path]:
     from separation.api import Separator, check_input
     from separation.click import click_window_from_file
     from separation.prompts import build_prompts, parse_click, parse_span
@@ -64,7 +65,9 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
         source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
         check_input(source, span_list)
         for c in click_list:  # a click needs a video track and must land inside its frames
-            click_window_from_file(source.path, c)
+            click_window_from_file(source.path, c, track=False)
+    if save_mask and not click_list:
+        raise SoundSiftError("--save-mask needs a --click")
     if query is not None:
         query.scan()
     folders = track_folders(out_dir, model, inputs)
@@ -87,12 +90,28 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                                          video=source.path if click_list else None,
                                          progress=not quiet and seconds > PROGRESS_SECONDS,
                                          candidates=candidates, judge=judge)
-            extra = {"scores.json": scores_record(result, judge, seconds)} if judge is not None else None
+            extra = {"scores.json": scores_record(result, judge, seconds)} if judge is not None else {}
+            if save_mask:
+                extra.update(click_masks(source.path, prompts, result.names, sep.net.config.click_box_fraction))
             stems = write_stems(folder, result, encoding, force=force, extra=extra)
             written += stems.paths
             if not quiet:
                 _report(stems, result, source, encoding)
     return written
+
+
+def click_masks(video: str, prompts, names: list[str], box_fraction: float) -> dict:
+    """``<stem>.track.json`` (the clicked object's box per frame) and ``<stem>.mask.mkv`` (the box as a
+    lossless mask video) for each click stem, tracked through the whole video."""
+    from separation.click import track_click_file
+
+    files = {}
+    for prompt, name in zip(prompts, names):  # the stems come in the prompts' order
+        if prompt.kind == "click":
+            track = track_click_file(video, prompt.value, box_fraction)
+            files[f"{name}.track.json"] = track.record()
+            files[f"{name}.mask.mkv"] = track.write_mask
+    return files
 
 
 def scores_record(result, judge, seconds: float) -> dict:
@@ -128,7 +147,7 @@ def _report(stems, result, source, encoding: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
                    model=args.model, quiet=args.quiet, encoding=args.format, device=args.device,
-                   candidates=args.candidates, score=args.score, judge_model=args.judge)
+                   candidates=args.candidates, score=args.score, judge_model=args.judge, save_mask=args.save_mask)
 
 
 def add_commands(sub) -> None:
@@ -150,6 +169,9 @@ def add_commands(sub) -> None:
                         "scores best; its scores go to scores.json beside the stems")
     s.add_argument("--score", action="store_true", help="score the separation with the judge (scores.json)")
     s.add_argument("--judge", default=None, help="judge folder (default: the shipped one)")
+    s.add_argument("--save-mask", action="store_true",
+                   help="for each click, write the clicked object's box per frame (<stem>.track.json) and "
+                        "mask video (<stem>.mask.mkv), tracked through the whole video")
     s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

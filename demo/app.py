@@ -22,6 +22,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "test"
 MAX_STEMS = 4            # prompts per request (one stem each)
 MAX_SECONDS = 600.0      # longest input, seconds (soundsift demo --max-seconds)
 MAX_UPLOAD_MB = 200      # largest upload (soundsift demo --max-upload-mb)
+TRACK_SECONDS = 5.0      # a click's box is tracked (and drawn) this far either side of the click
 KEEP_SECONDS = 1800      # request folders and Gradio's copies older than this are removed
 
 
@@ -62,6 +63,20 @@ class Engine:
         self.limits = limits or Limits()
         self.root = Path(tempfile.mkdtemp(prefix="soundsift-demo-"))
         self.examples = example_choices()
+        self._tracks = {}
+
+    def click_track(self, path: Path, click: tuple[float, float, float]):
+        """The clicked object followed ``TRACK_SECONDS`` either side of the click (cached: the frame
+        under the time slider shows where the box is at that time)."""
+        from separation.click import track_click_file
+
+        key = (str(path), path.stat().st_mtime_ns, click)
+        if key not in self._tracks:
+            if len(self._tracks) > 64:
+                self._tracks.clear()
+            cfg = self.separator.net.config
+            self._tracks[key] = track_click_file(path, click, cfg.click_box_fraction, around=TRACK_SECONDS)
+        return self._tracks[key]
 
     def input_path(self, upload, example) -> Path:
         """The file to work on: an upload, or a shipped example by name; nothing else is read."""
@@ -177,25 +192,25 @@ def build_app(engine: Engine):
         return updates
 
     def show_frame(upload, example, seconds, clicks):
-        """The video's frame at the slider's time, with the boxes of the clicks made so far."""
+        """The video's frame at the slider's time, with the tracked boxes of the clicks made so far."""
         try:
             path = engine.input_path(upload, example)
             frame, (width, height) = frame_at(path, float(seconds))
+            return draw_boxes(frame, _boxes(path, clicks, float(seconds), frame, width, height))
         except SoundSiftError:
             return None
-        return draw_boxes(frame, _boxes(clicks, frame, width, height))
 
-    def _boxes(clicks, frame, width, height):
-        cfg = engine.separator.net.config
+    def _boxes(path, clicks, seconds, frame, width, height):
+        """Each click's object box at ``seconds`` in the frame's pixels (None where it is not tracked)."""
         sx, sy = frame.shape[1] / width, frame.shape[0] / height
-        half = cfg.click_box_fraction * min(frame.shape[:2]) / 2
         boxes = []
         for line in (clicks or "").splitlines():
             try:
-                _, x, y = (float(v) for v in line.split(":"))
-            except ValueError:
-                continue
-            boxes.append((x * sx - half, y * sy - half, x * sx + half, y * sy + half))
+                click = tuple(float(v) for v in line.split(":"))
+                box = engine.click_track(path, click).box_at(seconds) if len(click) == 3 else None
+            except (ValueError, SoundSiftError):
+                box = None
+            boxes.append(None if box is None else (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy))
         return boxes
 
     def add_click(upload, example, seconds, clicks, evt: gr.SelectData):
@@ -204,7 +219,7 @@ def build_app(engine: Engine):
         frame, (width, height) = frame_at(path, float(seconds))
         x, y = evt.index[0] * width / frame.shape[1], evt.index[1] * height / frame.shape[0]
         clicks = ((clicks or "").rstrip("\n") + "\n" if clicks else "") + f"{float(seconds):g}:{x:.0f}:{y:.0f}"
-        return clicks, draw_boxes(frame, _boxes(clicks, frame, width, height))
+        return clicks, draw_boxes(frame, _boxes(path, clicks, float(seconds), frame, width, height))
 
     def on_input(upload, example):
         """Preview the chosen input; for a video, the click tab's slider spans it."""

@@ -29,13 +29,15 @@ def frame_at(path: str | Path, seconds: float, side: int = 360) -> tuple[np.ndar
     return video.frames[0].permute(1, 2, 0).numpy().copy(), (width, height)
 
 
-def draw_boxes(frame: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> np.ndarray:
+def draw_boxes(frame: np.ndarray, boxes: list[tuple[float, float, float, float] | None]) -> np.ndarray:
     """The frame with each box (x0, y0, x1, y1 in the frame's pixels) outlined in its stem's colour."""
     from PIL import Image, ImageDraw
 
     image = Image.fromarray(frame)
     draw = ImageDraw.Draw(image)
     for i, box in enumerate(boxes):
+        if box is None:  # a click whose object is not tracked at this time: its colour stays its own
+            continue
         draw.rectangle(box, outline=COLOURS[i % len(COLOURS)], width=3)
         draw.text((box[0] + 4, box[1] + 2), str(i + 1), fill=COLOURS[i % len(COLOURS)])
     return np.asarray(image)

@@ -81,14 +81,15 @@ class Separator:
         texts = self._vocab_emb if getattr(self, "_vocab_emb", None) is not None else self.encoder.embed_text(vocab)
         self._vocab_emb = texts
         logits = emb @ texts.T / cfg.click_temperature
-        if context is not None and cfg.click_presence_weight:
-            present = presence_probs(self.net, context, texts)
-            if present is not None:
-                # Only among the few classes the box looks like: a click on a silent object must not be
-                # pulled onto whatever else sounds in the mixture.
-                keep = logits.topk(min(cfg.click_candidates, logits.shape[-1]), dim=-1).indices
-                outside = torch.full_like(logits, float("-inf")).scatter(-1, keep, 0.0)
-                logits = logits + outside + cfg.click_presence_weight * torch.log(present.clamp(min=1e-6))
+        if context is not None and cfg.click_presence_weight and cfg.presence_gate:
+            # Only among the few classes the box looks like: a click on a silent object must not be
+            # pulled onto whatever else sounds in the mixture. The gate runs on those classes alone.
+            keep = logits.topk(min(cfg.click_candidates, logits.shape[-1]), dim=-1).indices
+            present = torch.zeros_like(logits)
+            for row in range(logits.shape[0]):
+                present[row, keep[row]] = presence_probs(self.net, context, texts[keep[row]])
+            outside = torch.full_like(logits, float("-inf")).scatter(-1, keep, 0.0)
+            logits = logits + outside + cfg.click_presence_weight * torch.log(present.clamp(min=1e-6))
         weights = torch.softmax(logits, dim=-1)
         return torch.nn.functional.normalize(weights @ texts, dim=-1)
 
@@ -131,11 +132,11 @@ class Separator:
                     raise SoundSiftError("a click prompt needs the video: pass video=(frames, fps) or its file")
                 if is_path(video):
                     window, fps, masks = click_window_from_file(video, prompt.value, cfg.click_window_seconds,
-                                                                cfg.click_box_fraction)
+                                                                cfg.click_box_fraction, cfg.click_track)
                 else:
                     fps = float(video[1])
                     window, masks = click_window(torch.as_tensor(video[0]), fps, prompt.value,
-                                                 cfg.click_window_seconds, cfg.click_box_fraction)
+                                                 cfg.click_window_seconds, cfg.click_box_fraction, cfg.click_track)
                 context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                 embs.append(self.video_query(self.encoder.embed_video(window, fps, masks), context))
             else:  # the + spans' own audio

@@ -1,13 +1,17 @@
 """Click prompts: a point on a video frame becomes the masked-object video query the encoder was
-trained on (a box around the object over a short window of frames)."""
+trained on: the clicked object's box, followed through a short window of frames around the click
+(:mod:`separation.track`)."""
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from separation.track import BoxTracker, box_masks, click_box, object_box, track_frames
 from soundsift.errors import SoundSiftError
 
 DECODE_FPS = 10.0     # the encoder samples video at 10 fps
@@ -24,32 +28,34 @@ def _check(click, duration: float, w: int, h: int) -> None:
         raise SoundSiftError(f"click ({x:g}, {y:g}) is outside the {w}x{h} frame")
 
 
-def _box_masks(n: int, h: int, w: int, x: float, y: float, box_fraction: float) -> torch.Tensor:
-    half = box_fraction * min(h, w) / 2
-    masks = torch.zeros(n, h, w)
-    masks[:, int(max(y - half, 0)): int(min(y + half, h)), int(max(x - half, 0)): int(min(x + half, w))] = 1
-    return masks
+def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fraction: float,
+                 track: bool = True) -> np.ndarray:
+    """Boxes [T, 4] of the clicked object on each of ``frames`` (uint8 [T, 3, H, W]), clicked at (x, y)
+    on frame ``index``: outlined and tracked, or (``track=False``) the fixed click box held still."""
+    h, w = frames.shape[-2:]
+    if not track:
+        return np.tile(np.asarray(click_box(x, y, h, w, box_fraction), np.float32), (frames.shape[0], 1))
+    box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
+    return track_frames(frames, index, box)
 
 
 def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
-                 box_fraction: float = 0.25) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frames [T', 3, H, W] over ``window_seconds`` around the click time and a box mask [T', H, W]
-    centred on the click, its side ``box_fraction`` of the frame's shorter side.
-
-    The box stays where the user clicked: objects move little within the window."""
+                 box_fraction: float = 0.25, track: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames [T', 3, H, W] over ``window_seconds`` around the click time and the clicked object's
+    masks [T', H, W] (:func:`window_boxes`)."""
     count, _, h, w = frames.shape
     _check(click, count / fps, w, h)
     t, x, y = click
     n = max(1, min(count, int(round(window_seconds * fps))))
     first = min(max(int(round(t * fps)) - n // 2, 0), count - n)
-    return frames[first: first + n], _box_masks(n, h, w, x, y, box_fraction)
+    index = min(max(int(round(t * fps)) - first, 0), n - 1)
+    window = frames[first: first + n]
+    return window, box_masks(window_boxes(window, index, x, y, box_fraction, track), h, w)
 
 
-def click_window_from_file(path: str | os.PathLike, click, window_seconds: float = 1.0,
-                           box_fraction: float = 0.25) -> tuple[torch.Tensor, float, torch.Tensor]:
-    """Like :func:`click_window`, decoding only the window (small, at 10 fps) from a video file, so a
-    click on a long video costs the same as on a short one. Returns (frames, fps, masks)."""
-    from soundsift.io import load_video, probe
+def _geometry(path, click) -> tuple[int, int, float, tuple[int, int]]:
+    """The video's (width, height, picture duration, decode size (H, W)); checks the click against them."""
+    from soundsift.io import probe
 
     info = probe(path)
     stream = info["video"]
@@ -57,17 +63,107 @@ def click_window_from_file(path: str | os.PathLike, click, window_seconds: float
         raise SoundSiftError(f"{path}: has no video track, so it cannot take a click prompt")
     w, h = int(stream.get("width") or 0), int(stream.get("height") or 0)
     duration = info["duration"]
-    track = float(stream.get("duration") or "nan")  # the picture may end before the sound does
-    if math.isfinite(track) and track < duration and track < click[0] <= duration:
-        raise SoundSiftError(f"{path}: click time {click[0]:g} s is past the end of the video ({track:.2f} s; "
+    picture = float(stream.get("duration") or "nan")  # the picture may end before the sound does
+    if math.isfinite(picture) and picture < duration and picture < click[0] <= duration:
+        raise SoundSiftError(f"{path}: click time {click[0]:g} s is past the end of the video ({picture:.2f} s; "
                              f"the audio goes on to {duration:.2f} s)")
-    duration = min(duration, track) if math.isfinite(track) else duration
+    duration = min(duration, picture) if math.isfinite(picture) else duration
     _check(click, duration if math.isfinite(duration) else float("inf"), w, h)
-    t, x, y = click
     scale = min(1.0, DECODE_SIDE / min(w, h))
-    size = (max(2, round(h * scale)), max(2, round(w * scale)))
+    return w, h, duration, (max(2, round(h * scale)), max(2, round(w * scale)))
+
+
+def click_window_from_file(path: str | os.PathLike, click, window_seconds: float = 1.0,
+                           box_fraction: float = 0.25, track: bool = True) -> tuple[torch.Tensor, float, torch.Tensor]:
+    """Like :func:`click_window`, decoding only the window (small, at 10 fps) from a video file, so a
+    click on a long video costs the same as on a short one. Returns (frames, fps, masks)."""
+    from soundsift.io import load_video
+
+    w, h, duration, size = _geometry(path, click)
+    t, x, y = click
     start = max(0.0, min(t - window_seconds / 2, duration - window_seconds if math.isfinite(duration) else t))
-    video = load_video(path, fps=DECODE_FPS, size=size, start=max(start, 0.0),
+    video = load_video(path, fps=DECODE_FPS, size=size, start=start,
                        max_frames=int(round(window_seconds * DECODE_FPS)))
-    n = video.frames.shape[0]
-    return video.frames, video.fps, _box_masks(n, size[0], size[1], x * size[1] / w, y * size[0] / h, box_fraction)
+    index = min(max(int(round((t - start) * video.fps)), 0), video.frames.shape[0] - 1)
+    boxes = window_boxes(video.frames, index, x * size[1] / w, y * size[0] / h, box_fraction, track)
+    return video.frames, video.fps, box_masks(boxes, *size)
+
+
+@dataclass
+class ClickTrack:
+    """The clicked object's box on every frame of a video, decoded at ``fps`` and ``size`` (H, W)."""
+
+    fps: float
+    size: tuple[int, int]
+    input_size: tuple[int, int]  # the video's own (H, W)
+    index: int                   # the clicked frame's place in ``boxes``
+    boxes: np.ndarray            # [N, 4] x0, y0, x1, y1 in decoded pixels
+    first_frame: int = 0         # boxes[i] is the video's frame first_frame + i, at (first_frame + i) / fps s
+
+    def input_boxes(self) -> np.ndarray:
+        """``boxes`` in the input video's pixels."""
+        sy, sx = self.input_size[0] / self.size[0], self.input_size[1] / self.size[1]
+        return self.boxes * np.array([sx, sy, sx, sy], np.float32)
+
+    def box_at(self, seconds: float) -> np.ndarray | None:
+        """The box (input pixels) at a time, or None outside the tracked frames."""
+        i = int(round(seconds * self.fps)) - self.first_frame
+        return self.input_boxes()[i] if 0 <= i < len(self.boxes) else None
+
+    def record(self) -> dict:
+        """JSON-able: boxes[i] (x0, y0, x1, y1 in the input video's pixels) is at (first_frame + i) / fps s."""
+        return {"fps": self.fps, "first_frame": self.first_frame, "clicked_frame": self.first_frame + self.index,
+                "frame_size": list(self.input_size), "boxes": np.round(self.input_boxes(), 1).tolist()}
+
+    def write_mask(self, path: str | os.PathLike, overwrite: bool = False) -> None:
+        """A lossless grey video at the decoded size and rate: 255 inside the box, 0 outside."""
+        from soundsift.io import open_mask_writer
+
+        with open_mask_writer(path, self.size, self.fps, overwrite=overwrite) as write:
+            for first in range(0, len(self.boxes), 100):
+                write((box_masks(self.boxes[first: first + 100], *self.size) * 255).to(torch.uint8).numpy())
+
+
+def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
+                     chunk_seconds: float = 10.0, around: float | None = None) -> ClickTrack:
+    """Follow the clicked object through the whole video (or ``around`` seconds either side of the
+    click), forwards and backwards from the click, decoding ``chunk_seconds`` at a time (a long video
+    is never held whole). ``ClickTrack.boxes`` then start at the first tracked frame: ``index`` is the
+    clicked frame's place among them."""
+    from soundsift.errors import MediaError
+    from soundsift.io import load_video
+
+    w, h, duration, size = _geometry(path, click)
+    t, x, y = click
+    chunk = max(1, int(round(chunk_seconds * DECODE_FPS)))
+    index = int(round(t * DECODE_FPS))
+    if math.isfinite(duration):
+        index = min(index, max(int(math.ceil(duration * DECODE_FPS)) - 1, 0))
+    reach = int(round(around * DECODE_FPS)) if around is not None else None
+    first_frame, last_frame = (index - reach, index + reach) if reach is not None else (0, None)
+
+    def frames(start: int, count: int) -> np.ndarray:
+        try:
+            video = load_video(path, fps=DECODE_FPS, size=size, start=start / DECODE_FPS, max_frames=count)
+        except MediaError:  # past the last frame
+            return np.zeros((0, *size, 3), np.uint8)
+        return video.frames.permute(0, 2, 3, 1).numpy()
+
+    ahead = frames(index, chunk if reach is None else min(chunk, reach + 1))
+    if len(ahead) == 0:
+        raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
+    box = object_box(ahead[0], x * size[1] / w, y * size[0] / h, box_fraction)
+    forward, tracker = [box], BoxTracker(ahead[0], box)
+    forward += [tracker.update(f) for f in ahead[1:]]
+    start = index + len(ahead)
+    while len(ahead) == chunk and (last_frame is None or start <= last_frame):
+        ahead = frames(start, chunk if last_frame is None else min(chunk, last_frame + 1 - start))
+        forward += [tracker.update(f) for f in ahead]
+        start += len(ahead)
+    backward, tracker, end = [], BoxTracker(frames(index, 1)[0], box), index
+    while end > max(first_frame, 0):
+        begin = max(first_frame, 0, end - chunk)
+        backward += [tracker.update(f) for f in frames(begin, end - begin)[::-1]]
+        end = begin
+    boxes = np.asarray(backward[::-1] + forward, np.float32)
+    return ClickTrack(DECODE_FPS, size, (h, w), len(backward), boxes, index - len(backward))

@@ -60,7 +60,8 @@ def _writer(path: Path, rate: int, channels: int, subtype: str):
 def write_stems(folder: str | Path, result, encoding: str = "float32", force: bool = False,
                 extra: dict | None = None) -> WrittenStems:
     """Write every stem of ``result`` (a ``StreamedSeparation``) as ``folder/<name>.<ext>``, under the
-    names the result gives, plus ``extra`` {file name: JSON-able object}; the folder appears complete
+    names the result gives, plus ``extra`` {file name: JSON-able object, or a function that writes
+    the file at the path it is given}; the folder appears complete
     or not at all. ``force``: replace an existing folder of results."""
     if encoding not in FORMATS:
         raise MediaError(f"unknown output format {encoding!r}: one of {', '.join(FORMATS)}")
@@ -85,7 +86,10 @@ def write_stems(folder: str | Path, result, encoding: str = "float32", force: bo
                     writers[k](stem)
                 energy = [e + float(t.pow(2).sum()) for e, t in zip(energy, targets)]
         for name, content in (extra or {}).items():
-            (staged / name).write_text(json.dumps(content, indent=1) + "\n")
+            if callable(content):
+                content(staged / name)
+            else:
+                (staged / name).write_text(json.dumps(content, indent=1) + "\n")
         commit_folder(staged, folder, force)
     finally:
         if staged.exists():

@@ -419,6 +419,28 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
     return Video(frames=frames, timestamps=timestamps, fps=out_fps)
 
 
+@contextlib.contextmanager
+def open_mask_writer(path: str | os.PathLike, size: tuple[int, int], fps: float, overwrite: bool = False):
+    """Yield ``write(masks)``: uint8 [N, H, W] grey frames (0 or 255) streamed into a lossless
+    (FFV1) video ``path`` of ``size`` = (H, W), so a long mask is never held whole; atomic."""
+    path = Path(path)
+    h, w = size
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        cmd = [_require_binary("ffmpeg"), "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{w}x{h}",
+               "-r", str(fps), "-i", "-", "-c:v", "ffv1", "-f", "matroska", ffmpeg_path(tmp)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            yield lambda masks: proc.stdin.write(np.ascontiguousarray(masks, dtype=np.uint8).tobytes())
+            proc.stdin.close()
+            error = proc.stderr.read().decode(errors="replace").strip()
+            if proc.wait() != 0:
+                raise MediaError(f"{path}: ffmpeg could not write the mask video: {error[-300:]}")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def save_video(path: str | os.PathLike, frames: torch.Tensor | np.ndarray, fps: float,
                audio: torch.Tensor | np.ndarray | None = None, sample_rate: int | None = None,
                overwrite: bool = False, crf: int = 28) -> Path:

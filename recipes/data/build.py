@@ -48,6 +48,8 @@ PRESETS = {
     "tiny": Preset({"train": 24, "val": 6, "test": 6}, (3.0, 4.0), 0.5),
     "small": Preset({"train": 2000, "val": 200, "test": 200}, (4.0, 6.0), 0.3),
     "full": Preset({"train": 20000, "val": 1000, "test": 1000}, (4.0, 8.0), 0.3),
+    # small's validation and test splits alone (mixtures are seeded by split and index: the same ones)
+    "small-eval": Preset({"val": 200, "test": 200}, (4.0, 6.0), 0.3),
     "test": Preset({"test": 200}, (4.0, 6.0), 0.3),  # an extra test split, e.g. with --variant alt
     "examples": Preset({"test": 4}, (6.0, 8.0), 0.5, noise_share=0.0),
 }

@@ -1,0 +1,110 @@
+"""Click tracking: the clicked object's outline and its box over time, on scenes drawn by the data
+engine's renderer (whose true boxes are known), and what `--save-mask` writes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from recipes.data import taxonomy
+from recipes.data.scenes import render_scene
+from separation.click import track_click_file, window_boxes
+from separation.track import box_iou
+from soundsift.io import save_video
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "test" / "test-000001"
+
+
+def _scene(seed: int, seconds: float = 4.0):
+    rng = np.random.default_rng(seed)
+    drawn = [c for c in taxonomy.CLASSES if c.emoji]
+    picks = rng.choice(len(drawn), size=3, replace=False)
+    waves = [(rng.standard_normal(int(seconds * 16000)) * np.repeat(rng.random(int(seconds * 4)) > 0.4, 4000))
+             .astype(np.float32) for _ in picks]
+    frames, boxes = render_scene([(drawn[k].emoji, w) for k, w in zip(picks, waves)], 16000, seconds, rng)
+    return frames, [np.asarray(b, np.float32) for b in boxes]
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    return [_scene(seed) for seed in range(3)]
+
+
+def test_the_outline_fits_the_clicked_object_better_than_the_click_box(scenes):
+    fixed, outlined = [], []
+    for frames, boxes in scenes:
+        mid = len(frames) // 2
+        for truth in boxes:
+            x, y = (truth[mid, 0] + truth[mid, 2]) / 2, (truth[mid, 1] + truth[mid, 3]) / 2
+            one = frames[mid: mid + 1]
+            fixed.append(box_iou(window_boxes(one, 0, x, y, 0.25, track=False), truth[mid: mid + 1])[0])
+            outlined.append(box_iou(window_boxes(one, 0, x, y, 0.25), truth[mid: mid + 1])[0])
+    assert np.mean(outlined) > np.mean(fixed) + 0.05 and np.mean(outlined) > 0.65, (fixed, outlined)
+
+
+def test_the_tracked_box_follows_a_moving_object(scenes):
+    """Over the whole scene the box held at the click loses the drifting object; the tracked one keeps it."""
+    held, tracked = [], []
+    for frames, boxes in scenes:
+        mid = len(frames) // 2
+        for truth in boxes:
+            x, y = (truth[mid, 0] + truth[mid, 2]) / 2, (truth[mid, 1] + truth[mid, 3]) / 2
+            held.append(box_iou(window_boxes(frames, mid, x, y, 0.25, track=False), truth).mean())
+            tracked.append(box_iou(window_boxes(frames, mid, x, y, 0.25), truth).mean())
+    assert np.mean(tracked) > np.mean(held) + 0.05, (held, tracked)
+
+
+def test_a_file_is_tracked_the_same_in_any_chunks_and_around_the_click(tmp_path, scenes):
+    frames, boxes = scenes[0]
+    path = save_video(tmp_path / "scene.mp4", frames, 10.0)
+    truth = boxes[1]
+    mid = len(frames) // 2
+    click = (mid / 10, float(truth[mid, [0, 2]].mean()), float(truth[mid, [1, 3]].mean()))
+    whole = track_click_file(path, click, chunk_seconds=10.0)
+    chunked = track_click_file(path, click, chunk_seconds=0.7)
+    near = track_click_file(path, click, around=1.0)
+    assert len(whole.boxes) == len(frames) and whole.first_frame + whole.index == mid
+    np.testing.assert_allclose(chunked.boxes, whole.boxes)
+    assert near.first_frame == mid - 10 and len(near.boxes) == 21
+    np.testing.assert_allclose(near.boxes, whole.boxes[mid - 10: mid + 11])
+    assert near.box_at(click[0] + 2.0) is None and near.box_at(click[0]) is not None
+    assert box_iou(whole.boxes, truth).mean() > 0.4
+
+
+def test_save_mask_writes_the_track_and_a_mask_video(tmp_path):
+    row = next(json.loads(line) for line in (ROOT / "examples" / "manifest.jsonl").open()
+               if json.loads(line)["id"] == EXAMPLE.name)
+    truth = np.asarray(row["sources"][0]["boxes"], np.float32)
+    x0, y0, x1, y1 = truth[30]
+    click = f"3:{(x0 + x1) / 2:g}:{(y0 + y1) / 2:g}"
+    out = tmp_path / "sep"
+    proc = subprocess.run([sys.executable, "-m", "cli", "separate", EXAMPLE / "scene.mp4", "--click", click,
+                           "--save-mask", "-o", out], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    stem = Path(proc.stdout.split()[0])
+    track = json.loads(stem.with_suffix(".track.json").read_text())
+    boxes = np.asarray(track["boxes"], np.float32)
+    assert track["clicked_frame"] == 30 and len(boxes) == len(truth)
+    assert box_iou(boxes, truth).mean() > 0.4
+    # the mask video: one grey frame per box, white inside the box and black outside
+    mask = stem.with_suffix(".mask.mkv")
+    h, w = track["frame_size"]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", mask, "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, h, w)
+    assert len(frames) == len(boxes)
+    bx0, by0, bx1, by1 = boxes[30].round().astype(int)
+    assert frames[30, by0 + 2: by1 - 2, bx0 + 2: bx1 - 2].min() == 255
+    assert frames[30].mean() == pytest.approx(255 * (bx1 - bx0) * (by1 - by0) / (h * w), rel=0.1)
+
+
+def test_save_mask_without_a_click_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cli", "separate", EXAMPLE / "mixture.flac", "--text", "a piano",
+                           "--save-mask", "-o", tmp_path / "sep"], capture_output=True, text=True)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "--save-mask" in proc.stderr
+    assert not (tmp_path / "sep").exists()
