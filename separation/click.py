@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from separation.track import BoxTracker, box_masks, click_box, object_box, track_frames
 from soundsift.errors import SoundSiftError
@@ -125,7 +126,7 @@ class ClickTrack:
 
 
 def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
-                     chunk_seconds: float = 10.0, around: float | None = None) -> ClickTrack:
+                     chunk_seconds: float = 10.0, around: float | None = None, progress: bool = False) -> ClickTrack:
     """Follow the clicked object through the whole video (or ``around`` seconds either side of the
     click), forwards and backwards from the click, decoding ``chunk_seconds`` at a time (a long video
     is never held whole). ``ClickTrack.boxes`` then start at the first tracked frame: ``index`` is the
@@ -143,27 +144,32 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     first_frame, last_frame = (index - reach, index + reach) if reach is not None else (0, None)
 
     def frames(start: int, count: int) -> np.ndarray:
+        bar.update(count)
         try:
             video = load_video(path, fps=DECODE_FPS, size=size, start=start / DECODE_FPS, max_frames=count)
         except MediaError:  # past the last frame
             return np.zeros((0, *size, 3), np.uint8)
         return video.frames.permute(0, 2, 3, 1).numpy()
 
+    total = (2 * reach + 1) if reach is not None else (int(duration * DECODE_FPS) if math.isfinite(duration) else None)
+    bar = tqdm(total=total, desc="tracking the click", unit="frame", disable=not progress, leave=False)
     ahead = frames(index, chunk if reach is None else min(chunk, reach + 1))
     if len(ahead) == 0:
         raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
     box = object_box(ahead[0], x * size[1] / w, y * size[0] / h, box_fraction)
-    forward, tracker = [box], BoxTracker(ahead[0], box)
+    clicked = ahead[0]
+    forward, tracker = [box], BoxTracker(clicked, box)
     forward += [tracker.update(f) for f in ahead[1:]]
     start = index + len(ahead)
     while len(ahead) == chunk and (last_frame is None or start <= last_frame):
         ahead = frames(start, chunk if last_frame is None else min(chunk, last_frame + 1 - start))
         forward += [tracker.update(f) for f in ahead]
         start += len(ahead)
-    backward, tracker, end = [], BoxTracker(frames(index, 1)[0], box), index
+    backward, tracker, end = [], BoxTracker(clicked, box), index
     while end > max(first_frame, 0):
         begin = max(first_frame, 0, end - chunk)
         backward += [tracker.update(f) for f in frames(begin, end - begin)[::-1]]
         end = begin
+    bar.close()
     boxes = np.asarray(backward[::-1] + forward, np.float32)
     return ClickTrack(DECODE_FPS, size, (h, w), len(backward), boxes, index - len(backward))

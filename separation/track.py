@@ -9,8 +9,9 @@ import math
 import numpy as np
 import torch
 
-# Seed of the outline: GrabCut looks inside a square this many times the click box's side.
-SEARCH_SCALE = 2.0
+# Seed of the outline: GrabCut looks inside a square this many times the click box's side (1.5: mean
+# IoU 0.95 with the true box on rendered scenes, 2.0: 0.91, 1.25: 0.81).
+SEARCH_SCALE = 1.5
 # An outline smaller than this share of the click box, or filling the whole search square, is not an
 # object (a flat background or a textured one): the click box itself is used instead.
 MIN_OBJECT_SHARE = 0.15

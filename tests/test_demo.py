@@ -130,11 +130,17 @@ def test_the_app_in_a_browser(app, separator, tmp_path):
         natural = page.evaluate("img => [img.naturalWidth, img.naturalHeight]", frame.element_handle())
         size = row["video_size"]  # [H, W] of the scene video
         fx, fy = (x0 + x1) / 2 * natural[0] / size[1], (y0 + y1) / 2 * natural[1] / size[0]
+        before_src, before = frame.get_attribute("src"), _image_at(page, frame)
         frame.click(position={"x": fx * box["width"] / natural[0], "y": fy * box["height"] / natural[1]})
         clicks = page.get_by_label("Clicks (T:X:Y in video pixels, one stem each)")
         expect(clicks).not_to_have_value("", timeout=20_000)
         t, x, y = (float(v) for v in clicks.input_value().splitlines()[0].split(":"))
         assert abs(x - (x0 + x1) / 2) <= 3 and abs(y - (y0 + y1) / 2) <= 3
+        # the clicked object's tracked box is drawn around it: what changed on the frame is a box about it
+        expect(frame).not_to_have_attribute("src", before_src, timeout=20_000)
+        changed = np.abs(_image_at(page, frame).astype(int) - before.astype(int)).max(-1) > 60
+        ys, xs = np.nonzero(changed)
+        assert changed.sum() > 100 and abs((xs.min() + xs.max()) / 2 - fx) < 12 and abs((ys.min() + ys.max()) / 2 - fy) < 12
         page.locator("#separate").click()
         expect(page.locator("#target-0")).to_contain_text("click", timeout=60_000)
         served, rate, _ = player_audio(page, "target-0", tmp_path)
@@ -155,6 +161,18 @@ def test_the_app_in_a_browser(app, separator, tmp_path):
         browser.close()
     assert startup <= 60  # the target (15 s) is measured alone by the bench; here the machine is shared
     assert answered <= 60
+
+
+def _image_at(page, img) -> np.ndarray:
+    """The picture an <img> shows, as RGB [H, W, 3], fetched as the browser fetched it."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    src = img.get_attribute("src")
+    data = base64.b64decode(src.split(",", 1)[1]) if src.startswith("data:") else page.request.get(src).body()
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def test_the_api_answers_through_gradio_client(app, separator):
