@@ -116,8 +116,8 @@ def track_frames(frames: torch.Tensor | np.ndarray, index: int, box) -> np.ndarr
 def box_masks(boxes: np.ndarray, h: int, w: int) -> torch.Tensor:
     """Masks [T, H, W]: 1 inside each frame's box."""
     masks = torch.zeros(len(boxes), h, w)
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
-        masks[i, int(y0): int(math.ceil(y1)), int(x0): int(math.ceil(x1))] = 1
+    for i, (x0, y0, x1, y1) in enumerate(boxes):  # ends cut down, as the shipped click box always was
+        masks[i, int(y0): int(y1), int(x0): int(x1)] = 1
     return masks
 
 
