@@ -18,7 +18,7 @@ MIN_OBJECT_SHARE = 0.15
 
 
 def _cv2():
-    import cv2  # opencv-python-headless: imported late, only clicks need it
+    import cv2  # opencv-contrib-python-headless: imported late, only clicks need it
 
     return cv2
 
@@ -60,7 +60,7 @@ def object_box(frame: np.ndarray, x: float, y: float, box_fraction: float,
             return fallback
         part = labels[ys[near], xs[near]]
     bx, by, bw, bh, area = stats[part]
-    side = 2 * box_fraction * min(h, w) / 2
+    side = box_fraction * min(h, w)  # the click box's
     if area < MIN_OBJECT_SHARE * side * side or (bw >= x1 - x0 - 1 and bh >= y1 - y0 - 1):
         return fallback
     return (float(bx), float(by), float(bx + bw), float(by + bh))
@@ -68,7 +68,7 @@ def object_box(frame: np.ndarray, x: float, y: float, box_fraction: float,
 
 def _tracker():
     cv2 = _cv2()
-    # CSRT (scale-aware; whole-scene IoU 0.53 against MIL's 0.48, recipes/separation/track_bench.py)
+    # CSRT (scale-aware; whole-scene IoU 0.53 against MIL's 0.48 from the same outline, track_bench.py)
     # comes with opencv-contrib's wheel; the main wheel has MIL only.
     make = getattr(cv2, "TrackerCSRT", None) or getattr(cv2, "TrackerMIL")
     return make.create()
