@@ -130,6 +130,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         assert str(args[1]) in lines[0]  # the line names the file
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_spans_and_classify_print_results():
     proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a telephone ringing", "--text", "a woman speaking")
     assert proc.returncode == 0, proc.stderr
@@ -145,6 +146,7 @@ def test_spans_and_classify_print_results():
     assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_a_long_compressed_input_shows_progress_while_checked_and_separated(tmp_path):
     mix, rate = sf.read(EXAMPLE / "mixture.flac", dtype="float32")
     long = np.tile(mix, int(40 * rate / len(mix)) + 1)[: 40 * rate]  # over the 30 s that turn the bars on
@@ -160,6 +162,7 @@ def test_a_long_compressed_input_shows_progress_while_checked_and_separated(tmp_
     assert quiet.returncode == 0 and quiet.stderr == ""
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_integer_and_flac_outputs_clip_at_full_scale_and_say_so(tmp_path):
     mix, rate = sf.read(EXAMPLE / "mixture.flac", dtype="float32")
     loud = mix * (1.6 / np.abs(mix).max())  # a float wav past full scale
@@ -192,6 +195,7 @@ def test_an_output_folder_that_cannot_be_made_gives_one_line(tmp_path):
     assert (tmp_path / "taken").read_text().startswith("a file")
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 @pytest.mark.parametrize("damage", ["truncated-weights", "bad-config", "other-weights"])
 def test_a_damaged_model_folder_gives_one_line(tmp_path, damage):
     import shutil

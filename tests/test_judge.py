@@ -97,6 +97,7 @@ def run(*args):
     return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True)
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_the_judge_command_prints_scores_and_one_line_errors(tmp_path):
     ok = run("judge", EXAMPLE / "mixture.flac", EXAMPLE / "s2-female-speech.flac", "--text", "a woman speaking", "--json")
     assert ok.returncode == 0, ok.stderr

@@ -115,6 +115,7 @@ def test_a_killed_run_leaves_nothing_the_next_run_does_not_clean(tmp_path):
     assert sorted(p.name for p in (model_dir / "long").iterdir()) == ["a-piano.wav", "residual.wav"]
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_names_stay_inside_the_output_folder_and_within_limits(tmp_path):
     dots = tmp_path / "...wav"
     dots.write_bytes(EXAMPLE.with_suffix(".flac").read_bytes())
@@ -140,6 +141,7 @@ def test_names_stay_inside_the_output_folder_and_within_limits(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["...flac", "models", "out"]
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_a_file_named_like_an_ffmpeg_protocol_is_read_as_a_file(tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-i", str(EXAMPLE), str(tmp_path / "concat:x.mp3")], check=True)
     proc = run("separate", "concat:x.mp3", "--text", "a piano", "-o", "out", cwd=tmp_path)

@@ -379,6 +379,7 @@ def test_last_checkpoint_is_the_final_step_when_a_run_ends_between_saves(tiny_co
     ("recipes.separation.calibrate", ["{tmp}", "--out", "{tmp}/out", "--data", "{corpus}"]),
     ("recipes.encoders.calibrate", ["{encoder}", "--out", "{tmp}/out", "--data", "{corpus}", "--split", "nope"]),
 ])
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_recipe_tools_stop_on_bad_input_with_one_error_line(tool, args, tmp_path, tiny_encoder_dir, tiny_corpus):
     import subprocess
     import sys

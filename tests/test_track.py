@@ -76,6 +76,7 @@ def test_a_file_is_tracked_the_same_in_any_chunks_and_around_the_click(tmp_path,
     assert box_iou(whole.boxes, truth).mean() > 0.4
 
 
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_save_mask_writes_the_track_and_a_mask_video(tmp_path):
     row = next(json.loads(line) for line in (ROOT / "examples" / "manifest.jsonl").open()
                if json.loads(line)["id"] == EXAMPLE.name)
