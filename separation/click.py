@@ -30,9 +30,10 @@ def _check(click, duration: float, w: int, h: int) -> None:
 
 
 def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fraction: float,
-                 track: bool = True) -> np.ndarray:
+                 track: bool = False) -> np.ndarray:
     """Boxes [T, 4] of the clicked object on each of ``frames`` (uint8 [T, 3, H, W]), clicked at (x, y)
-    on frame ``index``: outlined and tracked, or (``track=False``) the fixed click box held still."""
+    on frame ``index``: the fixed click box held still, or (``track``) the object outlined and tracked.
+    Held by default, as ``SeparatorConfig.click_track`` is."""
     h, w = frames.shape[-2:]
     if not track:
         return np.tile(np.asarray(click_box(x, y, h, w, box_fraction), np.float32), (frames.shape[0], 1))
@@ -41,7 +42,7 @@ def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fract
 
 
 def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
-                 box_fraction: float = 0.25, track: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+                 box_fraction: float = 0.25, track: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Frames [T', 3, H, W] over ``window_seconds`` around the click time and the clicked object's
     masks [T', H, W] (:func:`window_boxes`)."""
     count, _, h, w = frames.shape
@@ -75,7 +76,7 @@ def _geometry(path, click) -> tuple[int, int, float, tuple[int, int]]:
 
 
 def click_window_from_file(path: str | os.PathLike, click, window_seconds: float = 1.0,
-                           box_fraction: float = 0.25, track: bool = True) -> tuple[torch.Tensor, float, torch.Tensor]:
+                           box_fraction: float = 0.25, track: bool = False) -> tuple[torch.Tensor, float, torch.Tensor]:
     """Like :func:`click_window`, decoding only the window (small, at 10 fps) from a video file, so a
     click on a long video costs the same as on a short one. Returns (frames, fps, masks)."""
     from soundsift.io import load_video

@@ -31,7 +31,8 @@ class SeparatorConfig(JsonConfig):
     # Click prompts, all chosen on validation (docs/SEPARATION.md): the box side as a share of the
     # frame's shorter side, held still over the window of video around the click (a longer window lets
     # the object drift out of it unless the box is tracked); ``click_track``: the box is the clicked
-    # object's outline on its frame, followed through the window (separation/track.py); the softmax temperature over the box's similarity to the vocabulary;
+    # object's outline on its frame, followed through the window (separation/track.py); the softmax
+    # temperature over the box's similarity to the vocabulary;
     # weight x log(presence) of a class in the context of mixture around the click, added to the
     # ``click_candidates`` classes the box looks most like (more candidates pull clicks on silent
     # objects onto whatever sounds; 0 turns the weighting off).

@@ -82,15 +82,12 @@ class BoxTracker:
         self.box = tuple(float(v) for v in box)
         self._tracker = _tracker()
         self._tracker.init(np.ascontiguousarray(frame[..., ::-1]), _xywh(self.box))
-        self.lost = 0
 
     def update(self, frame: np.ndarray) -> tuple[float, float, float, float]:
         ok, (bx, by, bw, bh) = self._tracker.update(np.ascontiguousarray(frame[..., ::-1]))
         h, w = frame.shape[:2]
         if ok and bw > 1 and bh > 1:
             self.box = (max(float(bx), 0.0), max(float(by), 0.0), min(float(bx + bw), float(w)), min(float(by + bh), float(h)))
-        else:
-            self.lost += 1
         return self.box
 
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recipes.data import taxonomy
-from recipes.data.scenes import render_scene
+from recipes.separation.track_bench import pulsing_scene
 from separation.click import track_click_file, window_boxes
 from separation.track import box_iou
 from soundsift.io import save_video
@@ -20,19 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "test" / "test-000001"
 
 
-def _scene(seed: int, seconds: float = 4.0):
-    rng = np.random.default_rng(seed)
-    drawn = [c for c in taxonomy.CLASSES if c.emoji]
-    picks = rng.choice(len(drawn), size=3, replace=False)
-    waves = [(rng.standard_normal(int(seconds * 16000)) * np.repeat(rng.random(int(seconds * 4)) > 0.4, 4000))
-             .astype(np.float32) for _ in picks]
-    frames, boxes = render_scene([(drawn[k].emoji, w) for k, w in zip(picks, waves)], 16000, seconds, rng)
-    return frames, [np.asarray(b, np.float32) for b in boxes]
+def _centre(truth: np.ndarray, frame: int) -> tuple[float, float]:
+    """Where a user clicks an object: its true box's centre on that frame."""
+    return (truth[frame, 0] + truth[frame, 2]) / 2, (truth[frame, 1] + truth[frame, 3]) / 2
 
 
 @pytest.fixture(scope="module")
 def scenes():
-    return [_scene(seed) for seed in range(3)]
+    return [pulsing_scene(np.random.default_rng(seed), 3, 4.0) for seed in range(3)]
 
 
 def test_the_outline_fits_the_clicked_object_better_than_the_click_box(scenes):
@@ -40,10 +34,10 @@ def test_the_outline_fits_the_clicked_object_better_than_the_click_box(scenes):
     for frames, boxes in scenes:
         mid = len(frames) // 2
         for truth in boxes:
-            x, y = (truth[mid, 0] + truth[mid, 2]) / 2, (truth[mid, 1] + truth[mid, 3]) / 2
+            x, y = _centre(truth, mid)
             one = frames[mid: mid + 1]
             fixed.append(box_iou(window_boxes(one, 0, x, y, 0.25, track=False), truth[mid: mid + 1])[0])
-            outlined.append(box_iou(window_boxes(one, 0, x, y, 0.25), truth[mid: mid + 1])[0])
+            outlined.append(box_iou(window_boxes(one, 0, x, y, 0.25, track=True), truth[mid: mid + 1])[0])
     assert np.mean(outlined) > np.mean(fixed) + 0.05 and np.mean(outlined) > 0.65, (fixed, outlined)
 
 
@@ -53,9 +47,9 @@ def test_the_tracked_box_follows_a_moving_object(scenes):
     for frames, boxes in scenes:
         mid = len(frames) // 2
         for truth in boxes:
-            x, y = (truth[mid, 0] + truth[mid, 2]) / 2, (truth[mid, 1] + truth[mid, 3]) / 2
+            x, y = _centre(truth, mid)
             held.append(box_iou(window_boxes(frames, mid, x, y, 0.25, track=False), truth).mean())
-            tracked.append(box_iou(window_boxes(frames, mid, x, y, 0.25), truth).mean())
+            tracked.append(box_iou(window_boxes(frames, mid, x, y, 0.25, track=True), truth).mean())
     assert np.mean(tracked) > np.mean(held) + 0.05, (held, tracked)
 
 

@@ -21,17 +21,21 @@ from separation.click import window_boxes
 from separation.track import box_iou
 
 
+def pulsing_scene(rng: np.random.Generator, objects: int, seconds: float):
+    """A rendered scene of ``objects`` emoji whose sounds are noise bursts, so that they pulse as they do
+    in the corpus: (frames uint8 [T, 3, H, W], true boxes per object [T, 4])."""
+    drawn = [c for c in taxonomy.CLASSES if c.emoji]
+    picks = rng.choice(len(drawn), size=objects, replace=False)
+    waves = [(rng.standard_normal(int(seconds * 16000)) *
+              np.repeat(rng.random(int(seconds * 4)) > 0.4, 4000)).astype(np.float32) for _ in range(objects)]
+    frames, boxes = render_scene([(drawn[k].emoji, w) for k, w in zip(picks, waves)], 16000, seconds, rng)
+    return frames, [np.asarray(b, np.float32) for b in boxes]
+
+
 def _scenes(count: int, seconds: float, seed: int):
     rng = np.random.default_rng(seed)
-    drawn = [c for c in taxonomy.CLASSES if c.emoji]
     for _ in range(count):
-        n = int(rng.integers(2, 5))
-        picks = rng.choice(len(drawn), size=n, replace=False)
-        # loudness envelopes from noise bursts: objects pulse as they do in the corpus
-        waves = [(rng.standard_normal(int(seconds * 16000)) *
-                  np.repeat(rng.random(int(seconds * 4)) > 0.4, 4000)).astype(np.float32) for _ in range(n)]
-        frames, boxes = render_scene([(drawn[k].emoji, w) for k, w in zip(picks, waves)], 16000, seconds, rng)
-        yield frames, [np.asarray(b, np.float32) for b in boxes]
+        yield pulsing_scene(rng, int(rng.integers(2, 5)), seconds)
 
 
 def main(argv=None) -> None:
