@@ -263,5 +263,4 @@ class NativeBackend:
 
     def sync_audio(self, mono):
         level = normalize_level(mono.to(self.device))
-        _, tokens = self.model.embed_audio(level)
-        return self.model.sync.audio(level, tokens).cpu()
+        return self.model.sync.audio(level, self.model.sync_tokens(level)).cpu()

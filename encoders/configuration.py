@@ -52,6 +52,9 @@ class PEAVConfig(JsonConfig):
     sync_dim: int = 0
     sync_size: int = 64
     sync_weight: float = 1.0
+    # The sync tower reads the 40 ms tokens of its own frozen copy of the audio tower it was trained
+    # with, so that the main audio tower can be retrained (on recordings) without moving sync scores.
+    sync_own_audio: bool = False
     # Where the weights come from: recipe stage, parent model, data, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

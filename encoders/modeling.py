@@ -55,6 +55,8 @@ class PEAVModel(nn.Module):
             self.sync = SyncTower(config)
             self.sync_scale = nn.Parameter(torch.tensor(math.log(10.0)))
             self.sync_bias = nn.Parameter(torch.tensor(-5.0))
+            if config.sync_own_audio:
+                self.sync_audio_tower = AudioTower(config).requires_grad_(False)
 
     # --- embeddings (all L2-normalised) -----------------------------------------------------
     def text_features(self, texts: list[str]) -> torch.Tensor:
@@ -85,6 +87,11 @@ class PEAVModel(nn.Module):
         """[B, T] -> (pooled embedding [B, D], tokens [B, F, H])."""
         tokens, pooled = self.audio(wave)
         return F.normalize(self.audio_head(pooled), dim=-1), tokens
+
+    def sync_tokens(self, wave: torch.Tensor) -> torch.Tensor:
+        """The audio tokens [B, F, H] the sync tower was trained on."""
+        tower = getattr(self, "sync_audio_tower", None) or self.audio
+        return tower(wave)[0]
 
     def embed_video(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         tokens, pooled = self.video(frames, masks)

@@ -1,5 +1,7 @@
 """The Lightning recipes on the tiny corpus: a few steps, resume from the last checkpoint, export."""
 
+import dataclasses
+
 import lightning as L
 import numpy as np
 import pytest
@@ -440,3 +442,37 @@ def test_corpora_combine_without_copying(tiny_corpus, tmp_path):
     assert len(train) == 2 * len(read_manifest(tiny_corpus, "train")) and len(val) == len(read_manifest(tiny_corpus, "val"))
     assert all((tmp_path / "both" / s["path"]).is_file() for r in train[:3] for s in r["sources"])
     assert not list((tmp_path / "both").rglob("*.flac"))
+
+
+def test_real_stage_joins_corpora_holds_renders_only_and_keeps_the_sync_towers_audio(tiny_corpus, tmp_path):
+    from encoders.modeling import PEAVModel
+
+    torch.manual_seed(0)
+    start = PEAVModel(dataclasses.replace(PEAVConfig.tiny(), sync_dim=8, sync_size=32))
+    start.save_pretrained(tmp_path / "start")
+    (tmp_path / "recorded").symlink_to(tiny_corpus)  # stands in for a second corpus
+    data = EncoderDataModule([str(tmp_path / "recorded"), str(tiny_corpus)], batch_size=16, num_workers=0,
+                             video=False, hold_roots=[str(tiny_corpus)], val_root=str(tiny_corpus))
+    data.setup()
+    single = EncoderDataModule(str(tiny_corpus), batch_size=16, num_workers=0, video=False)
+    single.setup()
+    n = len(single.train_set)
+    assert len(data.train_set) == 2 * n and all(data.val_set[i]["hold"] for i in range(len(data.val_set)))
+    assert [data.train_set[i]["hold"] for i in (0, n - 1, n, 2 * n - 1)] == [False, False, True, True]
+    assert all(data.train_set[i]["frames"] is None for i in range(2 * n))  # video=False: audio examples only
+
+    frozen = ["text_head", "video", "video_head", "av_head", "fusion", "sync"]
+    module = EncoderModule(init_from=str(tmp_path / "start"), config={"sync_own_audio": True}, frozen=frozen,
+                           mixture_weight=1.0, distill_weight=10.0)
+    own = module.model.sync_audio_tower.state_dict()
+    assert own and all(torch.equal(v, start.audio.state_dict()[k]) for k, v in own.items())  # a copy of the audio tower
+    batch = data.collate([data.train_set[i] for i in (0, 1, 2, n, n + 1, n + 2)])
+    assert batch["hold"].tolist() == [False] * 3 + [True] * 3
+    overfit(module, batch, lambda b: sum(module.losses(b).values()), steps=6)
+    module.model.save_pretrained(tmp_path / "real")
+
+    before, after = PEAVEncoder.from_pretrained(tmp_path / "start"), PEAVEncoder.from_pretrained(tmp_path / "real")
+    wave = batch["audio"][:2, None]
+    assert not torch.allclose(before.embed_audio(wave, 16000), after.embed_audio(wave, 16000))  # the audio tower learnt
+    assert torch.equal(before.sync_audio(wave, 16000), after.sync_audio(wave, 16000))  # the sync tower hears as before
+    assert torch.equal(before.embed_text(["a violin"]), after.embed_text(["a violin"]))

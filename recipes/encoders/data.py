@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans
 from recipes.data.build import read_manifest
@@ -34,11 +34,13 @@ def _video(path: str, size: int) -> torch.Tensor:
 class EncoderExamples(Dataset):
     def __init__(self, root: str | Path, split: str, crop_seconds: float = 2.0, video_size: int = 96,
                  train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False,
-                 scene_repeat: int = 1):
+                 scene_repeat: int = 1, video: bool = True, hold: bool = True):
         """``video_only``: only examples with video (masked objects and whole scenes), for the video stage;
         ``scene_repeat``: each whole-scene example this many times an epoch (they are one per scene, so
-        few next to the per-source examples)."""
-        self.root = Path(root)
+        few next to the per-source examples); ``video``: False leaves the scenes' pictures out (audio
+        examples only); ``hold``: mark the examples whose audio embeddings the module holds to its
+        teacher's (``distill_weight``)."""
+        self.root, self.video, self.hold = Path(root), video, hold
         self.rows = read_manifest(self.root, split)
         self.crop_seconds, self.video_size, self.train, self.seed = crop_seconds, video_size, train, seed
         self.template_prob = template_prob if train else 0.0
@@ -48,7 +50,7 @@ class EncoderExamples(Dataset):
                 continue
             self.index += [(r, k) for k, s in enumerate(row["sources"])
                            if s["target"] and (s["boxes"] is not None or not video_only)]
-            if row["video"]:
+            if row["video"] and video:
                 self.index += [(r, -1)] * (scene_repeat if train else 1)
 
     def __len__(self) -> int:
@@ -85,8 +87,8 @@ class EncoderExamples(Dataset):
                 "cls": CLASS_INDEX[row["sources"][k]["label"]] if k >= 0 else -1,
                 "caption": templated(str(rng.choice(row["sources"][k]["captions"])), rng, self.template_prob)
                 if k >= 0 else "",
-                "scene": f"{row['id']}", "frames": None, "masks": None}
-        if row["video"]:
+                "scene": f"{row['id']}", "frames": None, "masks": None, "hold": self.hold}
+        if row["video"] and self.video:
             frames = _video(str(self.root / row["video"]), self.video_size)
             fps = row["video_fps"]
             count = int(round(self.crop_seconds * fps))
@@ -115,6 +117,7 @@ def collate(items: list[dict]) -> dict:
         "cls": torch.tensor([it["cls"] for it in items]),
         "captions": [it["caption"] for it in items],
         "acts": [it["acts"] for it in items],
+        "hold": torch.tensor([it["hold"] for it in items], dtype=torch.bool),
         "video_index": torch.tensor(video, dtype=torch.long),
         "frames": torch.stack([items[i]["frames"] for i in video]) if video else None,
         "masks": torch.stack([items[i]["masks"] for i in video]) if video else None,
@@ -124,15 +127,25 @@ def collate(items: list[dict]) -> dict:
 class EncoderDataModule(CorpusDataModule):
     collate = staticmethod(collate)
 
-    def __init__(self, root: str, batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
-                 num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False, scene_repeat: int = 1):
+    def __init__(self, root: str | list[str], batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
+                 num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False, scene_repeat: int = 1,
+                 video: bool = True, hold_roots: list[str] | None = None, val_root: str | None = None):
+        """``root``: one corpus or several (their training splits are joined); ``hold_roots``: those
+        whose examples are held to the teacher (see EncoderExamples; all of them by default); ``val_root``: the corpus whose
+        validation split is watched (the first root by default)."""
         super().__init__()
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:
         h = self.hparams
-        self.train_set = EncoderExamples(h.root, "train", h.crop_seconds, h.video_size, train=True,
-                                         template_prob=h.template_prob, video_only=h.video_only,
-                                         scene_repeat=h.scene_repeat)
-        self.val_set = EncoderExamples(h.root, "val", h.crop_seconds, h.video_size, train=False, video_only=h.video_only)
+        roots = [h.root] if isinstance(h.root, str) else list(h.root)
+        hold = {str(Path(r)) for r in (roots if h.hold_roots is None else h.hold_roots)}
+        sets = [EncoderExamples(root, "train", h.crop_seconds, h.video_size, train=True, template_prob=h.template_prob,
+                                video_only=h.video_only, scene_repeat=h.scene_repeat, video=h.video,
+                                hold=str(Path(root)) in hold)
+                for root in roots]
+        self.train_set = sets[0] if len(sets) == 1 else ConcatDataset(sets)
+        val_root = h.val_root or roots[0]
+        self.val_set = EncoderExamples(val_root, "val", h.crop_seconds, h.video_size, train=False,
+                                       video_only=h.video_only, video=h.video, hold=str(Path(val_root)) in hold)
 

@@ -30,7 +30,8 @@ class EncoderModule(L.LightningModule):
         crop against the captions of every class sounding in it (several positives), so that a
         mixture's embedding says which sounds it holds; ``distill_weight``: single-source audio
         embeddings held to those of the ``init_from`` model, so that audio-example queries (and the
-        separator trained on them) keep their meaning while the audio tower learns mixtures."""
+        separator trained on them) keep their meaning while the audio tower learns mixtures (only
+        the examples the data marks ``hold``, when it marks them: renders, not recordings)."""
         super().__init__()
         self.save_hyperparameters()
         cfg = PEAVConfig.load(init_from) if init_from else PEAVConfig.tiny() if tiny else PEAVConfig()
@@ -38,7 +39,10 @@ class EncoderModule(L.LightningModule):
             setattr(cfg, key, value)
         self.model = PEAVModel(cfg)
         if init_from:
-            self.model.load_weights(init_from)
+            own_audio = hasattr(self.model, "sync_audio_tower") and not PEAVConfig.load(init_from).sync_own_audio
+            self.model.load_weights(init_from, new_parts=("sync_audio_tower",) if own_audio else ())
+            if own_audio:  # the sync tower keeps the audio tower it was trained with
+                self.model.sync_audio_tower.load_state_dict(self.model.audio.state_dict())
         for name in frozen or []:
             getattr(self.model, name).requires_grad_(False)
         if distill_weight > 0:
@@ -55,6 +59,8 @@ class EncoderModule(L.LightningModule):
         super().train(mode)
         for name in self.hparams.frozen or []:
             getattr(self.model, name).eval()
+        if hasattr(self.model, "sync_audio_tower"):
+            self.model.sync_audio_tower.eval()
         if hasattr(self, "teacher"):
             self.teacher.eval()
         return self
@@ -102,11 +108,12 @@ class EncoderModule(L.LightningModule):
             if h.mixture_weight > 0:
                 present = target.sum(-1) >= MIN_ACTIVE_FRAMES  # [mixtures, captions]
                 out["mixture_text"] = h.mixture_weight * m.pair_loss("audio_text", emb_m, emb_t, present)
-        if h.distill_weight > 0 and len(t_idx):
+        d_idx = t_idx[batch["hold"][t_idx]] if "hold" in batch else t_idx
+        if h.distill_weight > 0 and len(d_idx):
             with torch.no_grad():
-                _, pooled = self.teacher["audio"](normalize_level(batch["audio"][t_idx]))
+                _, pooled = self.teacher["audio"](normalize_level(batch["audio"][d_idx]))
                 ref = F.normalize(self.teacher["head"](pooled), dim=-1)
-            out["distill"] = h.distill_weight * (1 - (emb_a[t_idx] * ref).sum(-1)).mean()
+            out["distill"] = h.distill_weight * (1 - (emb_a[d_idx] * ref).sum(-1)).mean()
 
         v = batch["video_index"]
         if v.numel() > 1:

@@ -148,7 +148,7 @@ class SyncModule(L.LightningModule):
     def vectors(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         wave = normalize_level(batch["audio"])
         with torch.no_grad():
-            _, tokens = self.model.embed_audio(wave)
+            tokens = self.model.sync_tokens(wave)
         v = self.model.sync.video(batch["frames"].float() / 255.0)
         a = self.model.sync.audio(wave, tokens)
         n = min(v.shape[1], a.shape[1])
