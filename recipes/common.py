@@ -184,6 +184,13 @@ def _data_lineage(root) -> dict | None:
     return {"root": str(root), **{k: meta[k] for k in ("preset", "variant", "seed") if k in meta}}
 
 
+def _roots_lineage(root):
+    """One corpus's lineage, or a list of them for a module that joins several."""
+    if isinstance(root, (list, tuple)):
+        return [_data_lineage(r) for r in root] or None
+    return _data_lineage(root)
+
+
 def lineage(ckpt: dict, checkpoint: str | Path, stage: str | None = None, recipe: str | None = None) -> dict:
     """Where an export comes from, for its config: the checkpoint and step, the parent model it
     continued from, the corpus (preset, variant and seed from its build.json), the encoder whose
@@ -195,8 +202,8 @@ def lineage(ckpt: dict, checkpoint: str | Path, stage: str | None = None, recipe
     out = {"stage": stage, "recipe": recipe, "checkpoint": str(checkpoint), "step": ckpt.get("global_step"),
            "parent": str(parent) if parent else None,
            "parent_weights": weights_digest(parent) if parent else None,
-           "data": _data_lineage(data.get("root")) or ({"train": data.get("train"), "val": data.get("val")}
-                                                          if data.get("train") else None),
+           "data": _roots_lineage(data.get("root")) or ({"train": data.get("train"), "val": data.get("val")}
+                                                           if data.get("train") else None),
            "encoder": {"path": str(encoder), "weights": weights_digest(encoder)} if encoder else None,
            "git_commit": git_commit()}
     return {k: v for k, v in out.items() if v is not None}

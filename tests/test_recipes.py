@@ -412,7 +412,7 @@ def test_a_separator_that_does_not_fit_its_encoder_stops_with_one_line(tiny_corp
 
 
 def test_synthetic_sources_can_be_made_to_sound_recorded():
-    from recipes.separation.data import simulated_room, sound_recorded
+    from recipes.data.augment import simulated_room, sound_recorded
 
     rng = np.random.default_rng(0)
     swell = np.abs(np.sin(np.arange(16000) / 16000 * 3 * np.pi))  # loud and quiet parts, for the compressor

@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans
+from recipes.data.augment import random_eq, sound_recorded
 from recipes.data.build import read_manifest
 from recipes.data.captions import templated
 from recipes.common import CorpusDataModule
@@ -34,13 +35,17 @@ def _video(path: str, size: int) -> torch.Tensor:
 class EncoderExamples(Dataset):
     def __init__(self, root: str | Path, split: str, crop_seconds: float = 2.0, video_size: int = 96,
                  train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False,
-                 scene_repeat: int = 1, video: bool = True, hold: bool = True):
+                 scene_repeat: int = 1, video: bool = True, hold: bool = True, eq_prob: float = 0.0,
+                 recorded_prob: float = 0.0):
         """``video_only``: only examples with video (masked objects and whole scenes), for the video stage;
         ``scene_repeat``: each whole-scene example this many times an epoch (they are one per scene, so
         few next to the per-source examples); ``video``: False leaves the scenes' pictures out (audio
         examples only); ``hold``: mark the examples whose audio embeddings the module holds to its
-        teacher's (``distill_weight``)."""
+        teacher's (``distill_weight``); ``eq_prob``, ``recorded_prob``: in training, a source crop gets a
+        random EQ / is made to sound recorded (recipes.data.augment) this often, so that a class is
+        not learnt as one recording's or one soundfont's colour."""
         self.root, self.video, self.hold = Path(root), video, hold
+        self.eq_prob, self.recorded_prob = (eq_prob, recorded_prob) if train else (0.0, 0.0)
         self.rows = read_manifest(self.root, split)
         self.crop_seconds, self.video_size, self.train, self.seed = crop_seconds, video_size, train, seed
         self.template_prob = template_prob if train else 0.0
@@ -77,6 +82,12 @@ class EncoderExamples(Dataset):
         start -= start % int(FRAME_SECONDS * rate)  # crops on the 40 ms grid keep frame labels exact
         mixture = self._read(row["mixture"], start, n)
         audio = self._read(row["sources"][k]["path"], start, n) if k >= 0 else mixture
+        if k >= 0 and audio.any():
+            if rng.random() < self.eq_prob:
+                audio = random_eq(audio, rate, rng)
+            if rng.random() < self.recorded_prob:
+                audio = sound_recorded(audio, rate, rng)
+            audio = audio.astype(np.float32)
         f0, fn = start // int(FRAME_SECONDS * rate), n // int(FRAME_SECONDS * rate)
         acts = {}
         for s in row["sources"]:
@@ -129,7 +140,8 @@ class EncoderDataModule(CorpusDataModule):
 
     def __init__(self, root: str | list[str], batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
                  num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False, scene_repeat: int = 1,
-                 video: bool = True, hold_roots: list[str] | None = None, val_root: str | None = None):
+                 video: bool = True, hold_roots: list[str] | None = None, val_root: str | None = None,
+                 eq_prob: float = 0.0, recorded_prob: float = 0.0):
         """``root``: one corpus or several (their training splits are joined); ``hold_roots``: those
         whose examples are held to the teacher (see EncoderExamples; all of them by default); ``val_root``: the corpus whose
         validation split is watched (the first root by default)."""
@@ -142,7 +154,7 @@ class EncoderDataModule(CorpusDataModule):
         hold = {str(Path(r)) for r in (roots if h.hold_roots is None else h.hold_roots)}
         sets = [EncoderExamples(root, "train", h.crop_seconds, h.video_size, train=True, template_prob=h.template_prob,
                                 video_only=h.video_only, scene_repeat=h.scene_repeat, video=h.video,
-                                hold=str(Path(root)) in hold)
+                                hold=str(Path(root)) in hold, eq_prob=h.eq_prob, recorded_prob=h.recorded_prob)
                 for root in roots]
         self.train_set = sets[0] if len(sets) == 1 else ConcatDataset(sets)
         val_root = h.val_root or roots[0]

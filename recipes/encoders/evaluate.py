@@ -12,6 +12,7 @@ Definitions (all on one split of a corpus built by the data engine):
   source clip of the split's scenes; ``object_video_class_acc``: the masked object against the
   class prompts (what a click prompt asks the separator for), and ``object_video_to_audio_class_R@1``:
   the top-ranked clip is of the object's class (a clip-level hit needs audio-visual sync on top).
+- ``per_class``: each class's clips and its zero-shot accuracy (seen prompts).
 - span F1: the frame-level model on each mixture with each present source's caption, 40 ms frames,
   micro-averaged; ``absent_fpr``: frames flagged for a class that is not in the mixture.
 """
@@ -101,6 +102,9 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         "audio_to_text_R@1": recall_at_k(sims, labels, 1),
         "audio_to_text_R@5": recall_at_k(sims, labels, 5),
     }
+    top1 = ranks[:, 0] == labels
+    result["per_class"] = {classes[c]: {"clips": int((labels == c).sum()), "zero_shot_acc": float(top1[labels == c].float().mean())}
+                           for c in sorted(set(src_cls))}
     t2a = (seen @ audio.T).argsort(dim=1, descending=True)
     present_cls = sorted(set(src_cls))
     for k in (1, 5):
@@ -139,7 +143,10 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
 def to_markdown(result: dict, title: str) -> str:
     lines = [f"### {title}", "", "| metric | value |", "| --- | --- |"]
     for key, value in result.items():
-        lines.append(f"| {key} | {value:.3f} |" if isinstance(value, float) else f"| {key} | {value} |")
+        if key != "per_class":
+            lines.append(f"| {key} | {value:.3f} |" if isinstance(value, float) else f"| {key} | {value} |")
+    lines += ["", "| class | clips | zero-shot accuracy |", "| --- | --- | --- |"]
+    lines += [f"| {c} | {v['clips']} | {v['zero_shot_acc']:.2f} |" for c, v in result.get("per_class", {}).items()]
     return "\n".join(lines) + "\n"
 
 

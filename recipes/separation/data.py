@@ -30,54 +30,13 @@ from tqdm import tqdm
 from recipes.common import CorpusDataModule
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
+from recipes.data.augment import random_eq, sound_recorded
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
 HARD_ABSENT_TEMPERATURE = 0.1  # softmax over cosine similarity: mostly the nearest few classes
 MODE_PROBS = (0.6, 0.25, 0.15)  # text, audio-example and absent-target examples
 SPEEDS = ((9, 10), (14, 15), (19, 20), (20, 19), (15, 14), (10, 9))  # (a, b): pitch x a/b, about ±1-2 semitones
-
-
-def random_eq(x: np.ndarray, rate: int, rng) -> np.ndarray:
-    """One peaking filter at a log-uniform 150 Hz - 5 kHz, ±9 dB, Q 0.7-2."""
-    from soundsift.filters import peaking_eq
-
-    return peaking_eq(x, rate, float(np.exp(rng.uniform(np.log(150), np.log(5000)))), float(rng.uniform(-9, 9)),
-                      float(rng.uniform(0.7, 2.0)))
-
-
-def simulated_room(rate: int, rng) -> np.ndarray:
-    """A room impulse response: the direct sound, then exponentially decaying noise (RT60 0.2-0.9 s,
-    direct-to-reverberant ratio 0-12 dB), as a small room or hall would add."""
-    rt60 = rng.uniform(0.2, 0.9)
-    n = int(rt60 * rate)
-    t = np.arange(n) / rate
-    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
-    tail[: int(0.002 * rate)] = 0.0  # the first reflections arrive a few ms after the direct sound
-    tail *= 10 ** (-rng.uniform(0, 12) / 20) / (np.sqrt(np.sum(tail ** 2)) + 1e-9)
-    tail[0] += 1.0
-    return tail.astype(np.float32)
-
-
-def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
-    """One of: a simulated room (reverb), a telephone-like band limit at 3.4-4 kHz, or a compressor
-    (20 ms envelope, 3:1 above 3-10 dB below the clip's RMS): how recordings differ from a dry render."""
-    import torchaudio.functional as AF
-
-    kind = rng.integers(3)
-    rms = np.sqrt(np.mean(x ** 2)) + 1e-9
-    if kind == 0:
-        y = AF.fftconvolve(torch.from_numpy(x), torch.from_numpy(simulated_room(rate, rng)))[: len(x)].numpy()
-    elif kind == 1:
-        from soundsift.filters import lowpass
-
-        y = lowpass(x, rate, float(rng.uniform(3400, 4000)), stages=2)
-    else:
-        env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * rate)) / int(0.02 * rate), mode="same")) + 1e-9
-        threshold = rms * 10 ** (rng.uniform(-10, -3) / 20)
-        gain = np.where(env > threshold, (env / threshold) ** (1 / 3 - 1), 1.0)
-        y = x * gain
-    return (y * rms / (np.sqrt(np.mean(y ** 2)) + 1e-9)).astype(np.float32)
 
 
 def _read(path: Path, start: int, n: int) -> np.ndarray:
