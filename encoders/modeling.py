@@ -90,8 +90,8 @@ class PEAVModel(nn.Module):
 
     def sync_tokens(self, wave: torch.Tensor) -> torch.Tensor:
         """The audio tokens [B, F, H] the sync tower was trained on."""
-        tower = getattr(self, "sync_audio_tower", None) or self.audio
-        return tower(wave)[0]
+        tower = getattr(self, "sync_audio_tower", None)
+        return (self.audio if tower is None else tower)(wave)[0]
 
     def embed_video(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         tokens, pooled = self.video(frames, masks)

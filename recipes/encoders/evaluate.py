@@ -102,11 +102,11 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         "audio_to_text_R@1": recall_at_k(sims, labels, 1),
         "audio_to_text_R@5": recall_at_k(sims, labels, 5),
     }
+    present_cls = sorted(set(src_cls))
     top1 = ranks[:, 0] == labels
     result["per_class"] = {classes[c]: {"clips": int((labels == c).sum()), "zero_shot_acc": float(top1[labels == c].float().mean())}
-                           for c in sorted(set(src_cls))}
+                           for c in present_cls}
     t2a = (seen @ audio.T).argsort(dim=1, descending=True)
-    present_cls = sorted(set(src_cls))
     for k in (1, 5):
         result[f"text_to_audio_P@{k}"] = float(np.mean([(labels[t2a[c, :k]] == c).float().mean() for c in present_cls]))
     if scene_queries:

@@ -35,11 +35,12 @@ class EncoderModule(L.LightningModule):
         super().__init__()
         self.save_hyperparameters()
         cfg = PEAVConfig.load(init_from) if init_from else PEAVConfig.tiny() if tiny else PEAVConfig()
+        parent_own_audio = cfg.sync_own_audio
         for key, value in (config or {}).items():
             setattr(cfg, key, value)
         self.model = PEAVModel(cfg)
         if init_from:
-            own_audio = hasattr(self.model, "sync_audio_tower") and not PEAVConfig.load(init_from).sync_own_audio
+            own_audio = hasattr(self.model, "sync_audio_tower") and not parent_own_audio
             self.model.load_weights(init_from, new_parts=("sync_audio_tower",) if own_audio else ())
             if own_audio:  # the sync tower keeps the audio tower it was trained with
                 self.model.sync_audio_tower.load_state_dict(self.model.audio.state_dict())
