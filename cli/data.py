@@ -20,6 +20,13 @@ def _real(args: argparse.Namespace) -> None:
                 progress=not args.quiet))
 
 
+def _scenes(args: argparse.Namespace) -> None:
+    from recipes.data.restyle import restyle
+
+    print(restyle(args.source, args.out, args.style, splits=tuple(args.splits.split(",")), seed=args.seed,
+                  limit=args.limit, workers=args.workers, force=args.force, progress=not args.quiet))
+
+
 def add_commands(sub) -> None:
     data = sub.add_parser("data", help="build the training corpus").add_subparsers(dest="data_command", required=True)
     b = data.add_parser("build", help="render sources, mixtures and scenes; write manifest.jsonl")
@@ -43,3 +50,16 @@ def add_commands(sub) -> None:
     r.add_argument("--test", type=int, default=200, help="real-test mixtures (and the test songs' stems)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_real)
+
+    s = data.add_parser("scenes", help="draw a corpus' mixtures as scenes in one picture style "
+                                       "(emoji, stamps, outline; outline is held out: test only)")
+    s.add_argument("source", help="a corpus folder (soundsift data build or data real)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--style", required=True, choices=["emoji", "stamps", "outline"])
+    s.add_argument("--splits", default="train,val,test", help="comma-separated (default: train,val,test)")
+    s.add_argument("--limit", type=int, default=None, help="at most this many rows a split")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--force", action="store_true", help="replace OUT's scenes")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=_scenes)

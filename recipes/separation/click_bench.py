@@ -4,7 +4,10 @@ SI-SDRi of the clicked object (a click at its box centre halfway through the cli
 answer to a click on a silent object (its source taken out of the mixture).
 
     python -m recipes.separation.click_bench --data data/small --split val \\
-        [--variant track=false --variant track=true,window=2 ...]
+        [--variant track=false --variant track=true,window=2 ...] [--encoder FOLDER]
+
+Several ``--data`` give one table each (e.g. the same test mixtures drawn in each picture style by
+``soundsift data scenes``); their scenes' silent distractors are clicked too.
 
 A variant sets the separator config's ``click_track``, ``click_window_seconds`` and
 ``click_box_fraction`` (``track``, ``window``, ``box``) for that run; the shipped values are the
@@ -19,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from encoders.api import PEAVEncoder
+from recipes.data import taxonomy
 from separation.api import Separator
 from soundsift.io import load_audio, load_video
 from soundsift.metrics import level_db, si_sdr
@@ -39,50 +44,89 @@ def parse_variant(text: str) -> dict:
     return out
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default="data/small")
-    p.add_argument("--split", default="val")
-    p.add_argument("--model", default=None)
-    p.add_argument("--limit", type=int, default=None, help="at most this many scenes")
-    p.add_argument("--variant", action="append", default=[], help="e.g. track=true,window=2")
-    args = p.parse_args(argv)
-    sep = Separator.from_pretrained(args.model)
+def _click_at(boxes, n_frames: int, fps: float):
+    """A click at the box's centre halfway through the clip."""
+    f = min(n_frames, len(boxes)) // 2
+    x0, y0, x1, y1 = boxes[f]
+    return (f / fps, (x0 + x1) / 2, (y0 + y1) / 2)
+
+
+def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None) -> dict:
+    """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description,
+    the answer's level (dB re its input) to a click on the object with its source taken out, and to a
+    click on a silent distractor (scenes of ``soundsift data scenes``)."""
     shipped = sep.net.config
-    variants = [{}] + [parse_variant(v) for v in args.variant]
-    rows = [r for r in read_manifest(Path(args.data), args.split) if r.get("video")][: args.limit]
-    results = {i: {"click": [], "silent": []} for i in range(len(variants))}
+    vocab = shipped.click_vocabulary
+    texts = sep.encoder.embed_text(vocab) if vocab else None
+    labels = taxonomy.TARGET_LABELS if len(vocab) == len(taxonomy.TARGET_LABELS) else None
+    rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
+    out = {i: {"click": [], "silent": [], "class": [], "distractor": []} for i in range(len(variants))}
     text_gain = []
-    for row in tqdm(rows, desc="scenes"):
-        root = Path(args.data)
+    for row in tqdm(rows, desc=f"scenes of {root}"):
         mix, rate = load_audio(root / row["mixture"])
         video = load_video(root / row["video"])
+        scene = (video.frames, video.fps)
+        n = video.frames.shape[0]
         for s in row["sources"]:
             if not s["target"] or s["boxes"] is None:
                 continue
             target, _ = load_audio(root / s["path"])
             base = float(si_sdr(mix[0], target[0]))
-            f = min(video.frames.shape[0], len(s["boxes"])) // 2
-            x0, y0, x1, y1 = s["boxes"][f]
-            click = (f / video.fps, (x0 + x1) / 2, (y0 + y1) / 2)
+            click = _click_at(s["boxes"], n, video.fps)
             est = sep.separate(mix, rate, text=s["captions"][0]).targets[0]
             text_gain.append(float(si_sdr(est[0], target[0])) - base)
             rest = mix - target
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
-                est = sep.separate(mix, rate, video=(video.frames, video.fps), click=click).targets[0]
-                results[i]["click"].append(float(si_sdr(est[0], target[0])) - base)
-                out = sep.separate(rest, rate, video=(video.frames, video.fps), click=click).targets[0]
-                results[i]["silent"].append(level_db(out) - level_db(rest))
-            sep.net.config = shipped
-    print(f"{len(text_gain)} clicked objects in {len(rows)} scenes of {args.data} ({args.split}); "
-          f"text prompt naming the object: SI-SDRi median {np.median(text_gain):.2f} dB")
-    print(f"{'variant':<40} {'click SI-SDRi median':>21} {'mean':>7} {'silent p90 dB':>14} {'> -25 dB':>9}")
-    for i, change in enumerate(variants):
-        name = ", ".join(f"{k}={v}" for k, v in change.items()) or (
-            f"shipped (track={shipped.click_track}, window={shipped.click_window_seconds})")
-        c, q = np.array(results[i]["click"]), np.array(results[i]["silent"])
-        print(f"{name:<40} {np.median(c):21.2f} {c.mean():7.2f} {np.percentile(q, 90):14.1f} {np.mean(q > -25):9.0%}")
+                est = sep.separate(mix, rate, video=scene, click=click).targets[0]
+                out[i]["click"].append(float(si_sdr(est[0], target[0])) - base)
+                if labels is not None and s["label"] in labels:
+                    query = sep.prompt_queries(mix, rate, video=scene, click=click)
+                    out[i]["class"].append(labels[int((query @ texts.T).argmax())] == s["label"])
+                answer = sep.separate(rest, rate, video=scene, click=click).targets[0]
+                out[i]["silent"].append(level_db(answer) - level_db(rest))
+        for boxes in row.get("distractors") or []:
+            click = _click_at(boxes, n, video.fps)
+            for i, change in enumerate(variants):
+                sep.net.config = dataclasses.replace(shipped, **change)
+                answer = sep.separate(mix, rate, video=scene, click=click).targets[0]
+                out[i]["distractor"].append(level_db(answer) - level_db(mix))
+        sep.net.config = shipped
+    return {"scenes": len(rows), "text": text_gain, "variants": out}
+
+
+def _p90(values) -> str:
+    return f"{np.percentile(values, 90):.1f} ({np.mean(np.array(values) > -25):.0%})" if len(values) else "-"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", action="append", default=None, help="corpus folder (several: one table each)")
+    p.add_argument("--split", default="val")
+    p.add_argument("--model", default=None)
+    p.add_argument("--encoder", default=None, help="an encoder folder in place of the separator's own")
+    p.add_argument("--limit", type=int, default=None, help="at most this many scenes")
+    p.add_argument("--variant", action="append", default=[], help="e.g. track=true,window=2")
+    args = p.parse_args(argv)
+    encoder = PEAVEncoder.from_pretrained(args.encoder) if args.encoder else None
+    sep = Separator.from_pretrained(args.model, encoder=encoder)
+    shipped = sep.net.config
+    variants = [{}] + [parse_variant(v) for v in args.variant]
+    for root in args.data or ["data/small"]:
+        r = bench(sep, Path(root), args.split, variants, args.limit)
+        text = np.array(r["text"])
+        print(f"\n{len(text)} clicked objects in {r['scenes']} scenes of {root} ({args.split}); text prompt "
+              f"naming the object: SI-SDRi median {np.median(text):.2f} dB" if len(text) else f"\n{root}: no clicks")
+        print(f"{'variant':<40} {'click SI-SDRi median':>21} {'mean':>7} {'class top-1':>12} "
+              f"{'source removed p90 (> -25)':>27} {'distractor p90 (> -25)':>23}")
+        for i, change in enumerate(variants):
+            name = ", ".join(f"{k}={v}" for k, v in change.items()) or (
+                f"shipped (track={shipped.click_track}, window={shipped.click_window_seconds})")
+            v = r["variants"][i]
+            c = np.array(v["click"])
+            top1 = f"{np.mean(v['class']):.0%}" if v["class"] else "-"
+            print(f"{name:<40} {np.median(c) if len(c) else float('nan'):21.2f} {c.mean() if len(c) else float('nan'):7.2f} "
+                  f"{top1:>12} {_p90(v['silent']):>27} {_p90(v['distractor']):>23}")
 
 
 if __name__ == "__main__":
