@@ -67,6 +67,19 @@ class Separator:
             raise SoundSiftError(f"encoder gives {encoder.embed_dim}-d queries; {path} expects {net.config.query_dim}")
         return cls(net, encoder, name=path.name, device=device)
 
+    def looks_sounding(self, emb: torch.Tensor) -> torch.Tensor:
+        """Per video embedding [N, D], whether its object looks like any sound of the vocabulary (the
+        highest cosine to a description above ``click_silent_below``) [N] bool."""
+        cfg = self.net.config
+        if not cfg.click_vocabulary or cfg.click_silent_below <= 0:
+            return torch.ones(emb.shape[0], dtype=torch.bool)
+        return (emb @ self._vocab().T).max(-1).values > cfg.click_silent_below
+
+    def _vocab(self) -> torch.Tensor:
+        if getattr(self, "_vocab_emb", None) is None:
+            self._vocab_emb = self.encoder.embed_text(self.net.config.click_vocabulary)
+        return self._vocab_emb
+
     def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The separator was trained on text and audio queries only, and a video embedding sits
         elsewhere in the shared space (0 dB SI-SDRi when used as it is), so a click is read through
@@ -78,8 +91,7 @@ class Separator:
         if not vocab:
             return emb
         cfg = self.net.config
-        texts = self._vocab_emb if getattr(self, "_vocab_emb", None) is not None else self.encoder.embed_text(vocab)
-        self._vocab_emb = texts
+        texts = self._vocab()
         logits = emb @ texts.T / cfg.click_temperature
         if context is not None and cfg.click_presence_weight and cfg.presence_gate:
             # Only among the few classes the box looks like: a click on a silent object must not be
@@ -111,12 +123,18 @@ class Separator:
         a click's masked-object video embedding read through the vocabulary, or (spans alone) the +
         spans' audio. ``audio``: the input, an :class:`AudioFile` or :class:`AudioTensor` (only the
         stretches a prompt needs are read)."""
+        return self.queries_and_gains(audio, prompts, spans, video)[0]
+
+    def queries_and_gains(self, audio, prompts: list[Prompt], spans=None, video=None) -> tuple[torch.Tensor, list]:
+        """As ``queries``, with each prompt's output gain: 0 for a click on something that looks like no
+        sound (``looks_sounding``), else 1."""
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
         texts = [p.value for p in prompts if p.kind == "text" and p.embedding is None]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
-        embs = []
+        embs, gains = [], []
         for prompt in prompts:
+            gains.append(1.0)
             if prompt.embedding is not None:
                 embs.append(prompt.embedding)
             elif prompt.kind == "text":
@@ -138,12 +156,14 @@ class Separator:
                     window, masks = click_window(torch.as_tensor(video[0]), fps, prompt.value,
                                                  cfg.click_window_seconds, cfg.click_box_fraction, cfg.click_track)
                 context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
-                embs.append(self.video_query(self.encoder.embed_video(window, fps, masks), context))
+                emb = self.encoder.embed_video(window, fps, masks)
+                gains[-1] = float(self.looks_sounding(emb)[0])
+                embs.append(self.video_query(emb, context))
             else:  # the + spans' own audio
                 plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
                 parts = [self._mono(audio, a, b) for a, b in plus]
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
-        return torch.cat(embs)
+        return torch.cat(embs), gains
 
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
                        click=None) -> torch.Tensor:
@@ -259,11 +279,12 @@ class Separator:
         if not 1 <= int(candidates) <= MAX_CANDIDATES:
             raise SoundSiftError(f"candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
         stats = check_input(audio, spans)
-        queries = self.queries(audio, prompts, spans, video)
+        queries, gains = self.queries_and_gains(audio, prompts, spans, video)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
-        variants = scores = choices = None
+        variants = [Variant(i, gain=g) for i, g in enumerate(gains)]
+        scores = choices = None
         if candidates > 1 or judge is not None:
             if judge is None:
                 from judge import Judge
@@ -271,6 +292,7 @@ class Separator:
                 judge = Judge.from_pretrained(separator=self)
             queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
                                                               judge, segment)
+            variants = [replace(v, gain=g) for v, g in zip(variants, gains)]
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
                                  variants=variants)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],

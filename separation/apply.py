@@ -49,10 +49,12 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
 @dataclass(frozen=True)
 class Variant:
     """One output made from one query's mask: ``mask ** mask_power`` times the presence gate at
-    ``sharpness`` (None: the net's own). The candidates of best-of-k are such variants."""
+    ``sharpness`` (None: the net's own), times ``gain`` (0: a click on something that makes no sound).
+    The candidates of best-of-k are such variants."""
     query: int
     mask_power: float = 1.0
     sharpness: float | None = None
+    gain: float = 1.0
 
 
 class SegmentStream:
@@ -76,6 +78,7 @@ class SegmentStream:
         self._index = torch.tensor([v.query for v in self.variants], device=self.device)
         sharp = [net.config.presence_sharpness if v.sharpness is None else v.sharpness for v in self.variants]
         self._sharpness = torch.tensor(sharp, device=self.device)
+        self._gain = torch.tensor([v.gain for v in self.variants], device=self.device)
         self.track = None if track is None else track.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
         hop = max(1, int(self.size * (1 - overlap)))
@@ -103,8 +106,9 @@ class SegmentStream:
                 masks[i] = masks[i] ** v.mask_power
         if logit is not None:
             masks = masks * torch.sigmoid(self._sharpness * logit[self._index])[:, None, None]  # net.gate, per variant
-            p = torch.sigmoid(logit[self._index]).cpu()
+            p = (torch.sigmoid(logit[self._index]) * self._gain).cpu()
             self.presence = p if self.presence is None else torch.maximum(self.presence, p)
+        masks = masks * self._gain[:, None, None]
         if self.share:
             total_mask = masks.sum(0, keepdim=True)
             masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture

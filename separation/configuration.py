@@ -43,6 +43,9 @@ class SeparatorConfig(JsonConfig):
     click_presence_weight: float = 2.0
     click_context_seconds: float = 8.0
     click_candidates: int = 2
+    # A click whose box is no more like any vocabulary description than this (cosine) is on something
+    # that makes no sound (a teapot, a road sign): its target is silence. 0: every click is read.
+    click_silent_below: float = 0.0
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

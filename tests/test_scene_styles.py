@@ -80,3 +80,20 @@ def test_restyle_draws_a_corpus(tiny_corpus, tmp_path):
         restyle(tiny_corpus, tmp_path / "stamps", "stamps", workers=1, progress=False)
     with pytest.raises(SoundSiftError, match="held-out"):
         restyle(tiny_corpus, tmp_path / "outline", "outline", splits=("train",), workers=1, progress=False)
+
+
+def test_encoder_examples_include_silent_distractors(tiny_corpus, tmp_path):
+    from recipes.encoders.data import EncoderExamples, collate
+
+    out = restyle(tiny_corpus, tmp_path / "emoji", "emoji", splits=("train",), workers=1, progress=False).parent
+    data = EncoderExamples(out, "train", video_only=True, train=False)
+    silent = [i for i, (r, k) in enumerate(data.index) if k <= -2]
+    assert silent, "the restyled scenes have distractors"
+    item = data[silent[0]]
+    r, k = data.index[silent[0]]
+    assert item["silent"] and item["cls"] == -1 and item["frames"] is not None
+    x0, y0, x1, y1 = data.rows[r]["distractors"][-2 - k][0]
+    scale = data.video_size / 224
+    assert 0 < item["masks"][0].sum() <= (x1 - x0 + 2) * (y1 - y0 + 2) * scale ** 2 + 4  # only its box
+    batch = collate([data[i] for i in range(len(data))][:8] + [item])
+    assert batch["silent"].tolist().count(True) >= 1 and len(batch["video_index"]) == 9

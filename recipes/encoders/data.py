@@ -57,6 +57,9 @@ class EncoderExamples(Dataset):
                            if s["target"] and (s["boxes"] is not None or not video_only)]
             if row["video"] and video:
                 self.index += [(r, -1)] * (scene_repeat if train else 1)
+                # silent distractors (scenes of `soundsift data scenes`): their pictures must look like no
+                # sound class, so that a click on one can be told from a click on a sounding object
+                self.index += [(r, -2 - j) for j in range(len(row.get("distractors") or []))]
 
     def __len__(self) -> int:
         return len(self.index)
@@ -68,6 +71,9 @@ class EncoderExamples(Dataset):
     def __getitem__(self, i: int) -> dict:
         r, k = self.index[i]
         row = self.rows[r]
+        silent = k <= -2  # a distractor: its box, the mixture's crop, no class
+        boxes = row["distractors"][-2 - k] if silent else row["sources"][k]["boxes"] if k >= 0 else None
+        k = max(k, -1)
         rng = np.random.default_rng() if self.train else np.random.default_rng([self.seed, i])
         rate = row["sample_rate"]
         n = int(round(self.crop_seconds * rate))
@@ -98,7 +104,7 @@ class EncoderExamples(Dataset):
                 "cls": CLASS_INDEX[row["sources"][k]["label"]] if k >= 0 else -1,
                 "caption": templated(str(rng.choice(row["sources"][k]["captions"])), rng, self.template_prob)
                 if k >= 0 else "",
-                "scene": f"{row['id']}", "frames": None, "masks": None, "hold": self.hold}
+                "scene": f"{row['id']}", "frames": None, "masks": None, "hold": self.hold, "silent": silent}
         if row["video"] and self.video:
             frames = _video(str(self.root / row["video"]), self.video_size)
             fps = row["video_fps"]
@@ -108,14 +114,13 @@ class EncoderExamples(Dataset):
             if clip.shape[0] < count:
                 clip = torch.cat([clip, clip[-1:].expand(count - clip.shape[0], -1, -1, -1)])
             masks = torch.ones(count, self.video_size, self.video_size)
-            boxes = row["sources"][k]["boxes"] if k >= 0 else None
             if boxes is not None:
                 masks.zero_()
                 scale = self.video_size / row["video_size"][0]
                 for j in range(count):
                     x0, y0, x1, y1 = (int(round(c * scale)) for c in boxes[min(v0 + j, len(boxes) - 1)])
                     masks[j, y0:y1, x0:x1] = 1
-            if k < 0 or boxes is not None:
+            if k < 0 or boxes is not None:  # a whole scene, an object or a distractor
                 item["frames"], item["masks"] = clip, masks
         return item
 
@@ -129,6 +134,7 @@ def collate(items: list[dict]) -> dict:
         "captions": [it["caption"] for it in items],
         "acts": [it["acts"] for it in items],
         "hold": torch.tensor([it["hold"] for it in items], dtype=torch.bool),
+        "silent": torch.tensor([it.get("silent", False) for it in items], dtype=torch.bool),
         "video_index": torch.tensor(video, dtype=torch.long),
         "frames": torch.stack([items[i]["frames"] for i in video]) if video else None,
         "masks": torch.stack([items[i]["masks"] for i in video]) if video else None,

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from encoders.api import normalize_level
 from encoders.configuration import PEAVConfig
-from encoders.modeling import PEAVModel
+from encoders.modeling import PAIRS, PEAVModel
 from recipes.common import adamw_one_cycle
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
@@ -120,13 +120,17 @@ class EncoderModule(L.LightningModule):
         if v.numel() > 1:
             emb_v, tok_v = m.embed_video(batch["frames"].float() / 255.0, batch["masks"])
             w = self.hparams.video_weight
-            out["audio_video"] = w * m.pair_loss("audio_video", emb_v, emb_a[v])
+            silent = batch["silent"][v] if "silent" in batch else torch.zeros(len(v), dtype=torch.bool)
+            out["audio_video"] = w * m.pair_loss("audio_video", emb_v[~silent], emb_a[v[~silent]])
             emb_av = m.embed_audio_video(tok_a[v], tok_v)
             vt = has_text[v]
             if vt.sum() > 1:
                 same_v = cls[v[vt]][:, None] == cls[t_idx][None, :]
-                out["video_text"] = w * m.pair_loss("video_text", emb_v[vt], emb_t, same_v)
                 out["av_text"] = w * m.pair_loss("av_text", emb_av[vt], emb_t, same_v)
+                # a silent distractor is a row with no positive caption: pushed away from every class
+                rows = vt | silent
+                same_v = (cls[v[rows]][:, None] == cls[t_idx][None, :]) & ~silent[rows][:, None]
+                out["video_text"] = w * m.pair_loss("video_text", emb_v[rows], emb_t, same_v)
         return out
 
     def training_step(self, batch, batch_idx):
@@ -156,6 +160,12 @@ class EncoderModule(L.LightningModule):
             emb_v, _ = self.model.embed_video(batch["frames"][objects].float() / 255.0, batch["masks"][objects])
             acc_v = ((emb_v @ emb_c.T).argmax(-1) == batch["cls"][v][objects]).float().mean()
             self.log("val/video_zero_shot_acc", acc_v, prog_bar=True, batch_size=int(objects.sum()))
+        silent = batch["silent"][v] if v.numel() else None
+        if silent is not None and silent.any():  # distractors that look like no class (probability < 0.5)
+            emb_s, _ = self.model.embed_video(batch["frames"][silent].float() / 255.0, batch["masks"][silent])
+            i = PAIRS.index("video_text")
+            prob = torch.sigmoid(emb_s @ emb_c.T * self.model.logit_scale[i].exp() + self.model.logit_bias[i])
+            self.log("val/silent_rejected", (prob.max(-1).values < 0.5).float().mean(), batch_size=int(silent.sum()))
 
     def configure_optimizers(self):
         return adamw_one_cycle(self, [p for p in self.model.parameters() if p.requires_grad])
