@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -233,6 +234,29 @@ def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_enc
     expected = torch.softmax(logits, -1) @ texts
     assert torch.allclose(weighted[0], torch.nn.functional.normalize(expected, dim=-1), atol=1e-5)
     assert not torch.allclose(weighted, plain, atol=1e-4)
+
+
+def test_a_click_on_something_that_looks_like_no_sound_answers_silence(tiny_encoder):
+    """Above ``click_silent_below`` a click is read as before; at or below it, its target is silence, its
+    presence 0 and the residual the whole input."""
+    config = SeparatorConfig.tiny()
+    config.click_vocabulary = ["a violin", "a piano", "applause"]
+    sep = Separator(SeparatorNet(config).eval(), tiny_encoder, name="tiny")
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.integers(0, 255, size=(20, 3, 64, 64), dtype=np.uint8))
+    wave = chord(2.0)
+    click = (1.0, 32, 32)
+    window, masks = click_window(frames, 10.0, click, config.click_window_seconds, config.click_box_fraction)
+    best = float((tiny_encoder.embed_video(window, 10.0, masks) @ sep._vocab().T).max())
+    config.click_silent_below = best - 0.01  # the box is like a sound: read as before
+    heard = sep.separate(wave, 16000, video=(frames, 10.0), click=click)
+    assert heard.targets[0].abs().max() > 0 and heard.presence[0] > 0
+    config.click_silent_below = best + 0.01
+    silent = sep.separate(wave, 16000, video=(frames, 10.0), click=click)
+    assert torch.equal(silent.targets[0], torch.zeros_like(wave)) and silent.presence[0] == 0
+    assert torch.allclose(silent.residual, wave, atol=1e-6)
+    both = sep.separate(wave, 16000, text="a violin", video=(frames, 10.0), click=click)
+    assert both.targets[0].abs().max() > 0 and both.targets[1].abs().max() == 0  # per prompt
 
 
 def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator, monkeypatch, tmp_path):
