@@ -21,6 +21,10 @@ from recipes.data.build import read_manifest
 from recipes.data.captions import templated
 from recipes.common import CorpusDataModule
 from recipes.data.taxonomy import TARGET_LABELS
+from separation.configuration import SeparatorConfig
+from separation.track import click_box
+
+CLICK_BOX_FRACTION = SeparatorConfig.click_box_fraction  # the box the shipped separator's clicks make
 
 CLASS_INDEX = {label: i for i, label in enumerate(TARGET_LABELS)}
 
@@ -36,16 +40,20 @@ class EncoderExamples(Dataset):
     def __init__(self, root: str | Path, split: str, crop_seconds: float = 2.0, video_size: int = 96,
                  train: bool = True, seed: int = 0, template_prob: float = 0.0, video_only: bool = False,
                  scene_repeat: int = 1, video: bool = True, hold: bool = True, eq_prob: float = 0.0,
-                 recorded_prob: float = 0.0):
+                 recorded_prob: float = 0.0, click_box_prob: float = 0.0):
         """``video_only``: only examples with video (masked objects and whole scenes), for the video stage;
         ``scene_repeat``: each whole-scene example this many times an epoch (they are one per scene, so
         few next to the per-source examples); ``video``: False leaves the scenes' pictures out (audio
         examples only); ``hold``: mark the examples whose audio embeddings the module holds to its
         teacher's (``distill_weight``); ``eq_prob``, ``recorded_prob``: in training, a source crop gets a
         random EQ / is made to sound recorded (recipes.data.augment) this often, so that a class is
-        not learnt as one recording's or one soundfont's colour."""
+        not learnt as one recording's or one soundfont's colour; ``click_box_prob``: an object's (or
+        distractor's) mask is this often the box a click makes (separation.click: a square a quarter of
+        the frame around a point inside the object, held still) instead of its true box, so that the
+        video side learns to name what a click shows it."""
         self.root, self.video, self.hold = Path(root), video, hold
         self.eq_prob, self.recorded_prob = (eq_prob, recorded_prob) if train else (0.0, 0.0)
+        self.click_box_prob = click_box_prob
         self.rows = read_manifest(self.root, split)
         self.crop_seconds, self.video_size, self.train, self.seed = crop_seconds, video_size, train, seed
         self.template_prob = template_prob if train else 0.0
@@ -117,6 +125,12 @@ class EncoderExamples(Dataset):
             if boxes is not None:
                 masks.zero_()
                 scale = self.video_size / row["video_size"][0]
+                if rng.random() < self.click_box_prob:  # where a click would land, at the crop's middle
+                    x0, y0, x1, y1 = boxes[min(v0 + count // 2, len(boxes) - 1)]
+                    x, y = (x0 + x1) / 2 + rng.uniform(-0.25, 0.25) * (x1 - x0), (y0 + y1) / 2 + rng.uniform(-0.25, 0.25) * (y1 - y0)
+                    side = row["video_size"][0]
+                    held = click_box(x, y, side, side, CLICK_BOX_FRACTION)
+                    boxes = [held] * len(boxes)
                 for j in range(count):
                     x0, y0, x1, y1 = (int(round(c * scale)) for c in boxes[min(v0 + j, len(boxes) - 1)])
                     masks[j, y0:y1, x0:x1] = 1
@@ -147,7 +161,7 @@ class EncoderDataModule(CorpusDataModule):
     def __init__(self, root: str | list[str], batch_size: int = 32, crop_seconds: float = 2.0, video_size: int = 96,
                  num_workers: int = 1, template_prob: float = 0.0, video_only: bool = False, scene_repeat: int = 1,
                  video: bool = True, hold_roots: list[str] | None = None, val_root: str | None = None,
-                 eq_prob: float = 0.0, recorded_prob: float = 0.0):
+                 eq_prob: float = 0.0, recorded_prob: float = 0.0, click_box_prob: float = 0.0):
         """``root``: one corpus or several (their training splits are joined); ``hold_roots``: those
         whose examples are held to the teacher (see EncoderExamples; all of them by default); ``val_root``: the corpus whose
         validation split is watched (the first root by default)."""
@@ -160,10 +174,12 @@ class EncoderDataModule(CorpusDataModule):
         hold = {str(Path(r)) for r in (roots if h.hold_roots is None else h.hold_roots)}
         sets = [EncoderExamples(root, "train", h.crop_seconds, h.video_size, train=True, template_prob=h.template_prob,
                                 video_only=h.video_only, scene_repeat=h.scene_repeat, video=h.video,
-                                hold=str(Path(root)) in hold, eq_prob=h.eq_prob, recorded_prob=h.recorded_prob)
+                                hold=str(Path(root)) in hold, eq_prob=h.eq_prob, recorded_prob=h.recorded_prob,
+                                click_box_prob=h.click_box_prob)
                 for root in roots]
         self.train_set = sets[0] if len(sets) == 1 else ConcatDataset(sets)
         val_root = h.val_root or roots[0]
         self.val_set = EncoderExamples(val_root, "val", h.crop_seconds, h.video_size, train=False,
-                                       video_only=h.video_only, video=h.video, hold=str(Path(val_root)) in hold)
+                                       video_only=h.video_only, video=h.video, hold=str(Path(val_root)) in hold,
+                                       click_box_prob=h.click_box_prob)
 
