@@ -65,11 +65,16 @@ ROWS = [
      [(("overall", "snri_text"), ".2f"), (("overall", "level_text"), "+.1f")]),
     ("unseen paraphrase SI-SDRi, dB", "separation", [(("overall", "si_sdri_paraphrase"), ".2f")]),
     ("audio-example SI-SDRi, dB", "separation", [(("overall", "si_sdri_audio"), ".2f")]),
-    ("click SI-SDRi, dB", "separation", [(("overall", "si_sdri_click"), ".2f")]),
+    ("click SI-SDRi, dB, by picture: emoji / drawings and photos / outlines (held-out style)", "clicks",
+     [(("emoji", "si_sdri_click"), ".2f"), (("stamps", "si_sdri_click"), ".2f"), (("outline", "si_sdri_click"), ".2f")]),
+    ("click names the clicked object's class, by picture (as above)", "clicks",
+     [(("emoji", "class_top1"), ".0%"), (("stamps", "class_top1"), ".0%"), (("outline", "class_top1"), ".0%")]),
     ("oracle ratio mask SI-SDRi, dB (the ceiling)", "separation", [(("overall", "si_sdri_oracle"), ".2f")]),
     ("absent prompt: output p90, dB / share above −25 dB", "separation",
      [(("absent_level_db_p90",), ".1f"), (("absent_level_share_above_-25db",), ".0%")]),
-    ("click on a silent object: share above −25 dB", "separation", [(("silent_click_level_share_above_-25db",), ".0%")]),
+    ("click on a silent distractor: share above −25 dB, by picture (as above)", "clicks",
+     [(("emoji", "distractor_share_above_-25db"), ".0%"), (("stamps", "distractor_share_above_-25db"), ".0%"),
+      (("outline", "distractor_share_above_-25db"), ".0%")]),
     ("zero-shot class accuracy (caption / unseen paraphrase)", "encoders",
      [(("zero_shot_acc_seen",), ".2f"), (("zero_shot_acc_unseen",), ".2f")]),
     ("span F1 at 40 ms", "encoders", [(("span_f1",), ".2f")]),
@@ -85,12 +90,13 @@ ROWS = [
 
 
 def render(results: dict) -> str:
-    sets = [s for s in SETS if any(s in results.get(kind, {}) for kind in ("separation", "encoders", "judge"))]
+    kinds = ("separation", "encoders", "judge", "clicks")
+    sets = [s for s in SETS if any(s in results.get(kind, {}) for kind in kinds)]
     lines = ["| measure | " + " | ".join(SETS[s] for s in sets) + " |", "| --- |" + " --- |" * len(sets)]
     for label, kind, cells in ROWS:
         row = [" / ".join(_fmt(_get(results, kind, s, *keys), spec) for keys, spec in cells) for s in sets]
         lines.append(f"| {label} | " + " | ".join(row) + " |")
-    entries = [results[kind][s] for kind in ("separation", "encoders", "judge") for s in sets if s in results.get(kind, {})]
+    entries = [results[kind][s] for kind in kinds for s in sets if s in results.get(kind, {})]
     if entries:
         models = ", ".join(sorted({e["model"] for e in entries}))
         data = ", ".join(sorted({e["data"] for e in entries if e["data"]}))

@@ -18,3 +18,15 @@ def test_a_recorded_eval_shows_in_its_test_sets_column(tmp_path):
     assert header.index("synthetic test") < header.index("real-test")  # sets side by side, in a fixed order
     row = next(line for line in table.splitlines() if line.startswith("| text prompt SI-SDRi"))
     assert "10.00 / – / –" in row and "7.25 / 8.00 / –" in row
+
+
+def test_clicks_show_one_figure_per_picture_style(tmp_path):
+    path = tmp_path / "results.json"
+    styles = {"emoji": {"si_sdri_click": 7.5, "class_top1": 0.8}, "stamps": {"si_sdri_click": 3.25, "class_top1": 0.5},
+              "outline": {"si_sdri_click": -1.0, "distractor_share_above_-25db": 0.4}}
+    results.record("clicks", "real", styles, "separator-small@a+peav-small@b", "data/scenes/real-test-emoji", path=path)
+    table = results.render(results.load(path)).splitlines()
+    assert "real-test" in table[0] and "synthetic" not in table[0]
+    assert next(line for line in table if line.startswith("| click SI-SDRi")).endswith("| 7.50 / 3.25 / -1.00 |")
+    assert next(line for line in table if line.startswith("| click names")).endswith("| 80% / 50% / – |")
+    assert next(line for line in table if line.startswith("| click on a silent")).endswith("| – / – / 40% |")

@@ -3,6 +3,7 @@ Symbola glyphs, drawn over a real rendered corpus."""
 
 import numpy as np
 import pytest
+import torch
 
 from recipes.data import pictures, taxonomy
 from recipes.data.build import read_manifest
@@ -97,3 +98,19 @@ def test_encoder_examples_include_silent_distractors(tiny_corpus, tmp_path):
     assert 0 < item["masks"][0].sum() <= (x1 - x0 + 2) * (y1 - y0 + 2) * scale ** 2 + 4  # only its box
     batch = collate([data[i] for i in range(len(data))][:8] + [item])
     assert batch["silent"].tolist().count(True) >= 1 and len(batch["video_index"]) == 9
+
+
+def test_encoder_examples_can_mask_objects_as_a_click_would(tiny_corpus):
+    from recipes.encoders.data import EncoderExamples
+
+    clicks = EncoderExamples(tiny_corpus, "train", video_only=True, train=False, click_box_prob=1.0)
+    true = EncoderExamples(tiny_corpus, "train", video_only=True, train=False)
+    i = next(i for i, (r, k) in enumerate(clicks.index) if k >= 0)
+    held, moving = clicks[i]["masks"], true[i]["masks"]
+    side = 0.25 * clicks.video_size  # the separator's click box: a quarter of the frame, held still
+    assert torch.equal(held[0], held[-1]) and abs(held[0].sum().sqrt() - side) <= 2
+    ys, xs = torch.nonzero(held[0], as_tuple=True)
+    centre = (xs.float().mean(), ys.float().mean())
+    ys, xs = torch.nonzero(moving[len(moving) // 2], as_tuple=True)
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    assert x0 - side / 2 <= centre[0] <= x1 + side / 2 and y0 - side / 2 <= centre[1] <= y1 + side / 2  # on the object

@@ -107,13 +107,17 @@ def main(argv=None) -> None:
     p.add_argument("--encoder", default=None, help="an encoder folder in place of the separator's own")
     p.add_argument("--limit", type=int, default=None, help="at most this many scenes")
     p.add_argument("--variant", action="append", default=[], help="e.g. track=true,window=2")
+    p.add_argument("--record", choices=["synthetic", "alt", "real"], default=None,
+                   help="keep the shipped variant's figures per picture style in docs/results.json as this test set")
     args = p.parse_args(argv)
     encoder = PEAVEncoder.from_pretrained(args.encoder) if args.encoder else None
     sep = Separator.from_pretrained(args.model, encoder=encoder)
     shipped = sep.net.config
     variants = [{}] + [parse_variant(v) for v in args.variant]
+    recorded = {}
     for root in args.data or ["data/small"]:
         r = bench(sep, Path(root), args.split, variants, args.limit)
+        recorded[_style(Path(root))] = summary(r)
         text = np.array(r["text"])
         print(f"\n{len(text)} clicked objects in {r['scenes']} scenes of {root} ({args.split}); text prompt "
               f"naming the object: SI-SDRi median {np.median(text):.2f} dB" if len(text) else f"\n{root}: no clicks")
@@ -127,6 +131,33 @@ def main(argv=None) -> None:
             top1 = f"{np.mean(v['class']):.0%}" if v["class"] else "-"
             print(f"{name:<40} {np.median(c) if len(c) else float('nan'):21.2f} {c.mean() if len(c) else float('nan'):7.2f} "
                   f"{top1:>12} {_p90(v['silent']):>27} {_p90(v['distractor']):>23}")
+    if args.record:
+        from encoders.api import DEFAULT_DIR as ENCODER_DIR
+        from recipes.common import weights_digest
+        from recipes.results import record
+        from separation.api import DEFAULT_DIR
+
+        sep_dir = Path(args.model) if args.model else DEFAULT_DIR
+        enc_dir = Path(args.encoder) if args.encoder else ENCODER_DIR
+        model = f"{sep_dir.name}@{weights_digest(sep_dir)}+{enc_dir.name}@{weights_digest(enc_dir)}"
+        print(record("clicks", args.record, recorded, model, ", ".join(args.data or ["data/small"])))
+
+
+def _style(root: Path) -> str:
+    rows = read_manifest(root)
+    return rows[0].get("style", "legacy") if rows else "legacy"
+
+
+def summary(result: dict) -> dict:
+    """The shipped variant's figures, as docs/results.json keeps them."""
+    v = result["variants"][0]
+    share = lambda xs: float(np.mean(np.array(xs) > -25)) if xs else None  # noqa: E731
+    return {"scenes": result["scenes"], "clicks": len(v["click"]),
+            "si_sdri_click": float(np.median(v["click"])) if v["click"] else None,
+            "si_sdri_text": float(np.median(result["text"])) if result["text"] else None,
+            "class_top1": float(np.mean(v["class"])) if v["class"] else None,
+            "source_removed_share_above_-25db": share(v["silent"]),
+            "distractor_share_above_-25db": share(v["distractor"]), "distractor_clicks": len(v["distractor"])}
 
 
 if __name__ == "__main__":
