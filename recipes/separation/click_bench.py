@@ -140,7 +140,15 @@ def main(argv=None) -> None:
         sep_dir = Path(args.model) if args.model else DEFAULT_DIR
         enc_dir = Path(args.encoder) if args.encoder else ENCODER_DIR
         model = f"{sep_dir.name}@{weights_digest(sep_dir)}+{enc_dir.name}@{weights_digest(enc_dir)}"
-        print(record("clicks", args.record, recorded, model, ", ".join(args.data or ["data/small"])))
+        print(record("clicks", args.record, recorded, model, _folders(args.data or ["data/small"])))
+
+
+def _folders(roots: list[str]) -> str:
+    """data/scenes/real-test-emoji, ...-stamps -> data/scenes/real-test-{emoji,stamps} (one table line)."""
+    heads = {r.rsplit("-", 1)[0] for r in roots}
+    if len(roots) > 1 and len(heads) == 1 and all("-" in r for r in roots):
+        return f"{heads.pop()}-{{{','.join(r.rsplit('-', 1)[1] for r in roots)}}}"
+    return ", ".join(roots)
 
 
 def _style(root: Path) -> str:
