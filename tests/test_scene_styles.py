@@ -79,6 +79,9 @@ def test_restyle_draws_a_corpus(tiny_corpus, tmp_path):
         assert all(len(b) == video.frames.shape[0] for b in row["distractors"])
     with pytest.raises(SoundSiftError, match="already holds"):
         restyle(tiny_corpus, tmp_path / "stamps", "stamps", workers=1, progress=False)
+    assert not (tmp_path / "stamps.part").exists()  # drawn aside, moved into place whole
+    with pytest.raises(SoundSiftError, match="not a scenes folder"):
+        restyle(tiny_corpus, tiny_corpus, "stamps", workers=1, force=True, progress=False)  # never a corpus
     with pytest.raises(SoundSiftError, match="held-out"):
         restyle(tiny_corpus, tmp_path / "outline", "outline", splits=("train",), workers=1, progress=False)
 

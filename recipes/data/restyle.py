@@ -86,13 +86,18 @@ def restyle(src: str | os.PathLike, out: str | os.PathLike, style: str, splits=(
         raise SoundSiftError(f"unknown style {style!r}: one of {', '.join(pictures.STYLES)}")
     if style not in pictures.TRAIN_STYLES and set(splits) - {"test"}:
         raise SoundSiftError(f"style {style!r} is the held-out visual style: build it for --splits test only")
-    if (out / "manifest.jsonl").exists() and not force:
-        raise SoundSiftError(f"{out} already holds scenes; pass --force to replace them")
-    if force and out.exists():
-        shutil.rmtree(out)
+    if out.exists() and any(out.iterdir()):
+        if not (out / "build.json").is_file() or "scenes_from" not in json.loads((out / "build.json").read_text()):
+            raise SoundSiftError(f"{out} exists and is not a scenes folder: give a new --out")
+        if not force:
+            raise SoundSiftError(f"{out} already holds scenes; pass --force to replace them")
     rows = [r for split in splits for r in read_manifest(src, split)[:limit]]
     if not rows:
         raise SoundSiftError(f"{src} has no rows in splits {', '.join(splits)}")
+    # drawn into a sibling folder and moved into place at the end: never a half-drawn OUT
+    final, out = out, out.with_name(out.name + ".part")
+    if out.exists():
+        shutil.rmtree(out)
     workers = workers or os.cpu_count() or 1
     chunks = [(rows[i::workers * 8], src, out, style, seed) for i in range(workers * 8)]
     done: list[dict] = []
@@ -104,7 +109,11 @@ def restyle(src: str | os.PathLike, out: str | os.PathLike, style: str, splits=(
     done.sort(key=lambda r: (r["split"], r["id"]))
     (out / "build.json").write_text(json.dumps({"scenes_from": str(src), "style": style, "seed": seed,
                                                 "splits": list(splits), "limit": limit}, indent=1))
-    return _write(out / "manifest.jsonl", done)
+    _write(out / "manifest.jsonl", done)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(out, final)
+    return final / "manifest.jsonl"
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
