@@ -73,9 +73,10 @@ class Separator:
         cfg = self.net.config
         if not cfg.click_vocabulary or cfg.click_silent_below <= 0:
             return torch.ones(emb.shape[0], dtype=torch.bool)
-        return (emb @ self._vocab().T).max(-1).values > cfg.click_silent_below
+        return (emb @ self.vocabulary_embeddings().T).max(-1).values > cfg.click_silent_below
 
-    def _vocab(self) -> torch.Tensor:
+    def vocabulary_embeddings(self) -> torch.Tensor:
+        """The text embeddings [V, D] of ``click_vocabulary`` (computed once)."""
         if getattr(self, "_vocab_emb", None) is None:
             self._vocab_emb = self.encoder.embed_text(self.net.config.click_vocabulary)
         return self._vocab_emb
@@ -91,7 +92,7 @@ class Separator:
         if not vocab:
             return emb
         cfg = self.net.config
-        texts = self._vocab()
+        texts = self.vocabulary_embeddings()
         logits = emb @ texts.T / cfg.click_temperature
         if context is not None and cfg.click_presence_weight and cfg.presence_gate:
             # Only among the few classes the box looks like: a click on a silent object must not be

@@ -17,8 +17,9 @@ def test_every_picture_is_of_its_class_and_loads():
     for label in taxonomy.TARGET_LABELS:
         for style in pictures.STYLES:
             for split in ("train", "test"):
-                for key in pictures.drawable(label, style, split):
-                    img = pictures.picture(label, style, np.random.default_rng(0), split)
+                for key in pictures.drawable(label, style, split):  # every picture, not one drawn at random
+                    img = {"emoji": pictures.emoji_image, "stamps": pictures.stamp,
+                           "outline": lambda k: pictures.outline(k, np.random.default_rng(0))}[style](key)
                     assert img.mode == "RGBA" and min(img.size) > 4
                     assert np.asarray(img)[..., 3].max() > 0  # something is drawn, not a blank
     # the legacy stand-ins are gone: a cello is drawn only as a cello, a harp not at all

@@ -247,7 +247,7 @@ def test_a_click_on_something_that_looks_like_no_sound_answers_silence(tiny_enco
     wave = chord(2.0)
     click = (1.0, 32, 32)
     window, masks = click_window(frames, 10.0, click, config.click_window_seconds, config.click_box_fraction)
-    best = float((tiny_encoder.embed_video(window, 10.0, masks) @ sep._vocab().T).max())
+    best = float((tiny_encoder.embed_video(window, 10.0, masks) @ sep.vocabulary_embeddings().T).max())
     config.click_silent_below = best - 0.01  # the box is like a sound: read as before
     heard = sep.separate(wave, 16000, video=(frames, 10.0), click=click)
     assert heard.targets[0].abs().max() > 0 and heard.presence[0] > 0

@@ -127,7 +127,8 @@ class EncoderExamples(Dataset):
                 scale = self.video_size / row["video_size"][0]
                 if rng.random() < self.click_box_prob:  # where a click would land, at the crop's middle
                     x0, y0, x1, y1 = boxes[min(v0 + count // 2, len(boxes) - 1)]
-                    x, y = (x0 + x1) / 2 + rng.uniform(-0.25, 0.25) * (x1 - x0), (y0 + y1) / 2 + rng.uniform(-0.25, 0.25) * (y1 - y0)
+                    x = (x0 + x1) / 2 + rng.uniform(-0.25, 0.25) * (x1 - x0)
+                    y = (y0 + y1) / 2 + rng.uniform(-0.25, 0.25) * (y1 - y0)
                     side = row["video_size"][0]
                     held = click_box(x, y, side, side, CLICK_BOX_FRACTION)
                     boxes = [held] * len(boxes)

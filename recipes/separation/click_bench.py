@@ -44,7 +44,7 @@ def parse_variant(text: str) -> dict:
     return out
 
 
-def _click_at(boxes, n_frames: int, fps: float):
+def click_at(boxes, n_frames: int, fps: float):
     """A click at the box's centre halfway through the clip."""
     f = min(n_frames, len(boxes)) // 2
     x0, y0, x1, y1 = boxes[f]
@@ -57,7 +57,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
     click on a silent distractor (scenes of ``soundsift data scenes``)."""
     shipped = sep.net.config
     vocab = shipped.click_vocabulary
-    texts = sep.encoder.embed_text(vocab) if vocab else None
+    texts = sep.vocabulary_embeddings() if vocab else None
     labels = taxonomy.TARGET_LABELS if len(vocab) == len(taxonomy.TARGET_LABELS) else None
     rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
     out = {i: {"click": [], "silent": [], "class": [], "distractor": []} for i in range(len(variants))}
@@ -72,7 +72,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                 continue
             target, _ = load_audio(root / s["path"])
             base = float(si_sdr(mix[0], target[0]))
-            click = _click_at(s["boxes"], n, video.fps)
+            click = click_at(s["boxes"], n, video.fps)
             est = sep.separate(mix, rate, text=s["captions"][0]).targets[0]
             text_gain.append(float(si_sdr(est[0], target[0])) - base)
             rest = mix - target
@@ -86,7 +86,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                 answer = sep.separate(rest, rate, video=scene, click=click).targets[0]
                 out[i]["silent"].append(level_db(answer) - level_db(rest))
         for boxes in row.get("distractors") or []:
-            click = _click_at(boxes, n, video.fps)
+            click = click_at(boxes, n, video.fps)
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
                 answer = sep.separate(mix, rate, video=scene, click=click).targets[0]

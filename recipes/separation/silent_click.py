@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from recipes.common import run_tool, update_config
 from recipes.data.build import read_manifest
+from recipes.separation.click_bench import click_at
 from separation.click import click_window
 from separation.configuration import SeparatorConfig
 from soundsift.errors import SoundSiftError
@@ -32,7 +33,7 @@ MAX_OBJECTS_SILENCED = 0.05
 def similarities(separator, roots: list[str], split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Highest cosine to the vocabulary of clicks on sounding objects and on silent distractors."""
     cfg = separator.net.config
-    texts = separator._vocab()
+    texts = separator.vocabulary_embeddings()
     objects, silent = [], []
     for root in map(Path, roots):
         rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
@@ -42,9 +43,7 @@ def similarities(separator, roots: list[str], split: str, limit: int | None = No
             boxes = [(s["boxes"], objects) for s in row["sources"] if s["target"] and s["boxes"] is not None]
             boxes += [(b, silent) for b in row.get("distractors") or []]
             for track, out in boxes:
-                f = min(n, len(track)) // 2
-                x0, y0, x1, y1 = track[f]
-                click = (f / video.fps, (x0 + x1) / 2, (y0 + y1) / 2)
+                click = click_at(track, n, video.fps)
                 window, masks = click_window(frames, video.fps, click, cfg.click_window_seconds,
                                              cfg.click_box_fraction, cfg.click_track)
                 emb = separator.encoder.embed_video(window, video.fps, masks)
