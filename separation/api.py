@@ -159,12 +159,31 @@ class Separator:
                 context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                 emb = self.encoder.embed_video(window, fps, masks)
                 gains[-1] = float(self.looks_sounding(emb)[0])
-                embs.append(self.video_query(emb, context))
+                if cfg.visual_dim and cfg.click_query == "video":  # trained with it (recipes/separation/scenes.py)
+                    embs.append(emb)
+                elif cfg.visual_dim and cfg.click_query == "none":  # the object's timing alone
+                    embs.append(torch.zeros_like(emb))
+                else:
+                    embs.append(self.video_query(emb, context))
             else:  # the + spans' own audio
                 plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
                 parts = [self._mono(audio, a, b) for a, b in plus]
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
         return torch.cat(embs), gains
+
+    def timing_tracks(self, prompts: list[Prompt], video, seconds: float, progress: bool = False) -> torch.Tensor | None:
+        """Each prompt's timing track [K, d, N] over ``seconds`` of input (separation/visual.py): a
+        click's object followed through the video, zeros for other prompts; None for a net that reads
+        no timing or prompts without a click."""
+        cfg = self.net.config
+        if not cfg.visual_dim or not any(p.kind == "click" for p in prompts):
+            return None
+        from separation.visual import click_timing
+
+        tracks = [click_timing(self.encoder, video, p.value, cfg.click_box_fraction, seconds, progress)
+                  if p.kind == "click" else None for p in prompts]
+        shape = next(t for t in tracks if t is not None).shape
+        return torch.stack([torch.zeros(shape) if t is None else t for t in tracks])
 
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
                        click=None) -> torch.Tensor:
@@ -294,8 +313,9 @@ class Separator:
             queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
                                                               judge, segment)
             variants = [replace(v, gain=g) for v, g in zip(variants, gains)]
+        visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
-                                 variants=variants)
+                                 variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices)
 

@@ -66,11 +66,13 @@ class SegmentStream:
 
     ``variants``: the outputs to make (default: one per query, as it is). The net runs once per query
     and segment whatever the variants. ``share``: the outputs are prompts sharing the mixture (their
-    masks are scaled to sum to at most 1); False for candidates of one prompt, each a separation."""
+    masks are scaled to sum to at most 1); False for candidates of one prompt, each a separation.
+    ``visual``: each query's timing track [K, d, N] over the whole input (zeros for a prompt that is
+    not a click), for a net that reads one (``visual_dim``)."""
 
     def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
                  segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
-                 variants: list[Variant] | None = None, share: bool = True):
+                 variants: list[Variant] | None = None, share: bool = True, visual: torch.Tensor | None = None):
         self.device = net.window.device  # the net's device; blocks come and go on the CPU
         self.net, self.total, self.share = net, total, share
         self.queries = queries.to(self.device)
@@ -80,6 +82,7 @@ class SegmentStream:
         self._sharpness = torch.tensor(sharp, device=self.device)
         self._gain = torch.tensor([v.gain for v in self.variants], device=self.device)
         self.track = None if track is None else track.to(self.device)
+        self.visual = None if visual is None else visual.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
         hop = max(1, int(self.size * (1 - overlap)))
         self.starts = list(range(0, max(total - self.size, 0) + 1, hop))
@@ -89,17 +92,19 @@ class SegmentStream:
         self.progress = progress
         self.presence = None
 
+    def _frames(self, track: torch.Tensor, start: int) -> torch.Tensor:
+        """The segment from ``start`` of a track [..., N] over the whole input."""
+        per_sample = track.shape[-1] / self.total
+        a = int(start * per_sample)
+        return track[..., a: max(a + 1, int(round((start + self.size) * per_sample)))]
+
     def _segment(self, chunk: torch.Tensor, start: int) -> torch.Tensor:
         net, queries = self.net, self.queries
-        spans = None
-        if self.track is not None:
-            frames_per_sample = self.track.shape[-1] / self.total
-            a = int(start * frames_per_sample)
-            b = max(a + 1, int(round((start + self.size) * frames_per_sample)))
-            spans = self.track[None, :, a:b].expand(queries.shape[0], -1, -1)
+        spans = None if self.track is None else self._frames(self.track, start)[None].expand(queries.shape[0], -1, -1)
+        visual = None if self.visual is None else self._frames(self.visual, start)
         chunk = chunk.to(self.device)
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
-        masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans)
+        masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans, visual)
         masks = masks[self._index]
         for i, v in enumerate(self.variants):
             if v.mask_power != 1.0:

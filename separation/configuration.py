@@ -46,6 +46,13 @@ class SeparatorConfig(JsonConfig):
     # A click whose box is no more like any vocabulary description than this (cosine) is on something
     # that makes no sound (a teapot, a road sign): its target is silence. 0: every click is read.
     click_silent_below: float = 0.0
+    # > 0: the net also reads a clicked object's timing, the encoder's per-frame sync sequence of its
+    # crop (separation/visual.py), this many values a frame; 0: clicks are read through the vocabulary only.
+    visual_dim: int = 0
+    # What a click's query is when the net reads timing: "vocabulary" (the box read through
+    # ``click_vocabulary``, as without timing), "video" (the box's own video embedding, as trained with it)
+    # or "none" (timing alone).
+    click_query: str = "vocabulary"
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

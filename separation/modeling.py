@@ -75,6 +75,11 @@ class SeparatorNet(PretrainedModule, nn.Module):
         self.blocks = nn.ModuleList(FiLMBlock(c.channels, c.hidden, d, c.query_dim) for d in c.dilations)
         self.head = nn.Conv1d(c.channels, c.bins, 1)
         self.refiner = MaskRefiner(c.refine_channels) if c.refine_channels else None
+        if c.visual_dim:
+            # Added to the stem's output, starting at zero: a net trained without timing continues
+            # unchanged, and no bias, so an all-zero track (no click) is no input at all.
+            self.visual = nn.Conv1d(c.visual_dim, c.channels, 1, bias=False)
+            nn.init.zeros_(self.visual.weight)
         if c.presence_gate:
             # Absent targets must come out near silent (-25 dB); the mask alone learns that only weakly
             # because the absent loss is down-weighted (see recipes/separation/module.py), so a
@@ -94,21 +99,36 @@ class SeparatorNet(PretrainedModule, nn.Module):
             return torch.zeros(batch, 2, frames, device=device)
         return F.interpolate(spans.float(), size=frames, mode="nearest")
 
+    def visual_frames(self, visual: torch.Tensor, frames: int) -> torch.Tensor:
+        """[B, d, N] sync sequence at the video's rate -> [B, d, frames], centred over time per example:
+        the sync tower's sequences say *when* by how they vary (their correlation is over centred
+        sequences), and centring per segment keeps long inputs and 3 s training crops alike."""
+        visual = visual - visual.mean(-1, keepdim=True)
+        return F.interpolate(visual.float(), size=frames, mode="linear", align_corners=False)
+
     def gate(self, presence: torch.Tensor) -> torch.Tensor:
         """Presence logit [B] -> the factor [B] that scales the mask."""
         return torch.sigmoid(self.config.presence_sharpness * presence)
 
-    def mask(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None) -> torch.Tensor:
+    def mask(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None,
+             visual: torch.Tensor | None = None) -> torch.Tensor:
         """Ratio mask in 0..1, [B, F, T], for the mixture STFT ``spec`` (scaled by the presence gate)."""
-        mask, presence = self.mask_and_presence(spec, query, spans)
+        mask, presence = self.mask_and_presence(spec, query, spans, visual)
         return mask if presence is None else mask * self.gate(presence)[:, None, None]
 
-    def mask_and_presence(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None):
-        """(ungated mask [B, F, T], presence logit [B] or None without a gate)."""
+    def mask_and_presence(self, spec: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None,
+                          visual: torch.Tensor | None = None):
+        """(ungated mask [B, F, T], presence logit [B] or None without a gate). ``visual``: a clicked
+        object's sync sequence [B, visual_dim, N] (zeros where a prompt has none), for a net with
+        ``visual_dim``."""
         mag = spec.abs()
         feats = torch.log1p(mag / (mag.mean(dim=(1, 2), keepdim=True) + 1e-8))
         x = torch.cat([feats, self.span_frames(spans, spec.shape[0], spec.shape[-1], spec.device)], dim=1)
         x = self.stem(x)
+        if visual is not None:
+            if not self.config.visual_dim:
+                raise ValueError("this separator does not read visual timing (its config's visual_dim is 0)")
+            x = x + self.visual(self.visual_frames(visual, x.shape[-1]))
         q = self.query_in(query)
         for block in self.blocks:
             x = block(x, q)
@@ -119,11 +139,11 @@ class SeparatorNet(PretrainedModule, nn.Module):
         return torch.sigmoid(logits), presence
 
     def forward(self, mixture: torch.Tensor, query: torch.Tensor, spans: torch.Tensor | None = None,
-                return_presence: bool = False):
+                return_presence: bool = False, visual: torch.Tensor | None = None):
         """mixture [B, T] (any level), query [B, D] -> target estimate [B, T]
         (and the presence logit [B], or None, with ``return_presence``)."""
         spec = self.stft(mixture)
-        mask, presence = self.mask_and_presence(spec, query, spans)
+        mask, presence = self.mask_and_presence(spec, query, spans, visual)
         gated = mask if presence is None else mask * self.gate(presence)[:, None, None]
         est = self.istft(spec * gated, mixture.shape[-1])
         return (est, presence) if return_presence else est

@@ -209,7 +209,8 @@ class SeparationExamples(Dataset):
 
 
 def collate(items: list[dict]) -> dict:
-    out = {k: torch.stack([it[k] for it in items]) for k in ("mixture", "target", "query", "spans")}
+    keys = ("mixture", "target", "query", "spans") + (("visual",) if "visual" in items[0] else ())
+    out = {k: torch.stack([it[k] for it in items]) for k in keys}
     out["active"] = torch.tensor([it["active"] for it in items])
     out["mode"] = [it["mode"] for it in items]
     out["label"] = [it["label"] for it in items]
@@ -222,9 +223,13 @@ class SeparationDataModule(CorpusDataModule):
     def __init__(self, root: str, encoder: str | None = None, batch_size: int = 16, crop_seconds: float = 3.0,
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
                  hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15,
-                 recorded_prob: float = 0.0):
+                 recorded_prob: float = 0.0, scenes: list[str] | None = None, click_prob: float = 0.5,
+                 silent_click_prob: float = 0.2):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
-        (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS."""
+        (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS.
+        ``scenes``: scene corpora whose clicks (recipes/separation/scenes.py) make ``click_prob`` of
+        the training examples (``silent_click_prob`` of them on something silent) and follow the text
+        examples in validation; every example then carries a timing track (zeros without a click)."""
         super().__init__()
         self.save_hyperparameters()
 
@@ -243,4 +248,27 @@ class SeparationDataModule(CorpusDataModule):
                                             hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob,
                                             recorded_prob=h.recorded_prob)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
+        if h.scenes:
+            self._add_clicks(encoder)
+
+    def _add_clicks(self, encoder) -> None:
+        from torch.utils.data import ConcatDataset
+
+        from recipes.separation.scenes import Mixed, SceneExamples, build_scene_banks, text_banks
+
+        h = self.hparams
+        self.visual_dim = encoder.backend.model.config.sync_dim  # checked against the separator's in setup
+        fps = encoder.backend.video_fps
+        sets = {"train": [], "val": []}
+        for root in map(Path, h.scenes):
+            scene_banks = build_scene_banks(encoder, root)
+            texts = text_banks(encoder, read_manifest(root, "train") + read_manifest(root, "val"))
+            for split in sets:
+                sets[split].append(SceneExamples(root, split, texts, scene_banks, self.visual_dim, fps, h.crop_seconds,
+                                                 train=split == "train", remix_prob=h.remix_prob,
+                                                 silent_prob=h.silent_click_prob, eq_prob=h.eq_prob,
+                                                 speed_prob=h.speed_prob, recorded_prob=h.recorded_prob))
+        frames = int(round(h.crop_seconds * fps))
+        self.train_set = Mixed(self.train_set, ConcatDataset(sets["train"]), self.visual_dim, frames, h.click_prob)
+        self.val_set = Mixed(self.val_set, ConcatDataset(sets["val"]), self.visual_dim, frames, train=False)
 

@@ -22,7 +22,7 @@ class SeparationModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
                  presence_weight: float = 1.0, init_from: str | None = None):
         """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
-        config; a presence gate or mask refiner it lacks starts fresh)."""
+        config; a presence gate, mask refiner or timing input it lacks starts fresh)."""
         super().__init__()
         self.save_hyperparameters()
         cfg = SeparatorConfig.load(init_from) if init_from else SeparatorConfig.tiny() if tiny else SeparatorConfig()
@@ -33,18 +33,23 @@ class SeparationModule(L.LightningModule):
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
             missing, unexpected = self.net.load_state_dict(state, strict=False)
-            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner."))]:
+            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner.", "visual."))]:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
 
     def setup(self, stage: str) -> None:
         dim = getattr(getattr(self.trainer, "datamodule", None), "query_dim", None)  # set by the data's setup
+        visual = getattr(getattr(self.trainer, "datamodule", None), "visual_dim", None)
+        if visual is not None and visual != self.net.config.visual_dim:
+            raise SoundSiftError(f"the data's click examples carry {visual}-d timing tracks but the separator reads "
+                                 f"{self.net.config.visual_dim}: set model.config.visual_dim to {visual}")
         if dim is not None and dim != self.net.config.query_dim:
             raise SoundSiftError(f"the data's encoder gives {dim}-d queries but the separator takes "
                                  f"{self.net.config.query_dim}-d ones: set model.config.query_dim to {dim}, or "
                                  "data.encoder to an encoder of the separator's size")
 
     def forward(self, batch):
-        return self.net(batch["mixture"], batch["query"], batch["spans"], return_presence=True)
+        return self.net(batch["mixture"], batch["query"], batch["spans"], return_presence=True,
+                        visual=batch.get("visual"))
 
     def loss(self, batch, est, presence, stage: str) -> torch.Tensor:
         n = len(est)
@@ -64,14 +69,16 @@ class SeparationModule(L.LightningModule):
     def validation_step(self, batch, batch_idx):
         est, presence = self(batch)
         self.loss(batch, est, presence, "val")
-        act = batch["active"]
-        if act.any():
-            gain = si_sdr(est[act], batch["target"][act]) - si_sdr(batch["mixture"][act], batch["target"][act])
-            self.log("val/si_sdri", gain.mean(), prog_bar=True, batch_size=int(act.sum()))
-        if (~act).any():
-            level = 10 * torch.log10(est[~act].pow(2).sum(-1) + EPS) - 10 * torch.log10(
-                batch["mixture"][~act].pow(2).sum(-1) + EPS)
-            self.log("val/absent_db", level.mean(), batch_size=int((~act).sum()))
+        click = torch.tensor([m.startswith("click") for m in batch["mode"]], device=est.device)
+        for prefix, rows in (("", ~click), ("click_", click)):  # text/audio prompts, and clicks apart
+            act, absent = batch["active"] & rows, ~batch["active"] & rows
+            if act.any():
+                gain = si_sdr(est[act], batch["target"][act]) - si_sdr(batch["mixture"][act], batch["target"][act])
+                self.log(f"val/{prefix}si_sdri", gain.mean(), prog_bar=True, batch_size=int(act.sum()))
+            if absent.any():
+                level = 10 * torch.log10(est[absent].pow(2).sum(-1) + EPS) - 10 * torch.log10(
+                    batch["mixture"][absent].pow(2).sum(-1) + EPS)
+                self.log(f"val/{prefix}absent_db", level.mean(), batch_size=int(absent.sum()))
 
     def on_save_checkpoint(self, checkpoint):
         # The full network config, so that export needs neither ``init_from`` nor this class's defaults.

@@ -21,15 +21,17 @@ from separation.click import window_boxes
 from separation.track import box_iou
 
 
-def pulsing_scene(rng: np.random.Generator, objects: int, seconds: float):
+def pulsing_scene(rng: np.random.Generator, objects: int, seconds: float, with_audio: bool = False):
     """A rendered scene of ``objects`` emoji whose sounds are noise bursts, so that they pulse as they do
-    in the corpus: (frames uint8 [T, 3, H, W], true boxes per object [T, 4])."""
+    in the corpus: (frames uint8 [T, 3, H, W], true boxes per object [T, 4]), and (``with_audio``) the
+    objects' sounds at 16 kHz."""
     drawn = [c for c in taxonomy.CLASSES if c.emoji]
     picks = rng.choice(len(drawn), size=objects, replace=False)
     waves = [(rng.standard_normal(int(seconds * 16000)) *
               np.repeat(rng.random(int(seconds * 4)) > 0.4, 4000)).astype(np.float32) for _ in range(objects)]
     frames, boxes = render_scene([(drawn[k].emoji, w) for k, w in zip(picks, waves)], 16000, seconds, rng)
-    return frames, [np.asarray(b, np.float32) for b in boxes]
+    boxes = [np.asarray(b, np.float32) for b in boxes]
+    return (frames, boxes, waves) if with_audio else (frames, boxes)
 
 
 def _scenes(count: int, seconds: float, seed: int):

@@ -1,0 +1,92 @@
+"""An object's timing from the picture: the clicked object cropped on every frame (its box followed
+by :mod:`separation.track`) and run through the encoder's sync tower, which was trained to make a
+picture's sequence correlate with its sound's. The separator reads that sequence as a per-frame
+track beside the mixture, so a click says *when* its object sounds whatever the object looks like.
+
+The crop keeps one size over the whole track (the largest box side, plus a margin) and only moves
+with the box's centre: an object that swells as it gets louder then fills more of its crop, the
+cue the sync tower reads (a crop fitted to each frame's box would normalise it away)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CROP_MARGIN = 0.3  # the crop's side is (1 + margin) x the largest box side over the track
+
+
+def crop_side(boxes: np.ndarray, margin: float = CROP_MARGIN) -> float:
+    """The crop's side in pixels for a track of boxes [T, 4] (x0, y0, x1, y1)."""
+    boxes = np.asarray(boxes, np.float32)
+    return float(max(np.max(boxes[:, 2] - boxes[:, 0]), np.max(boxes[:, 3] - boxes[:, 1]), 2.0) * (1 + margin))
+
+
+def object_crops(frames: torch.Tensor, boxes: np.ndarray, out: int = 64, side: float | None = None) -> torch.Tensor:
+    """uint8 frames [T, 3, H, W] and the object's boxes [T, 4] -> uint8 crops [T, 3, out, out] centred
+    on each box, all ``side`` pixels square (default :func:`crop_side`); outside the frame is black."""
+    boxes = np.asarray(boxes, np.float32)
+    if len(boxes) != frames.shape[0]:
+        raise ValueError(f"{len(boxes)} boxes for {frames.shape[0]} frames")
+    side = crop_side(boxes) if side is None else side
+    h, w = frames.shape[-2:]
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    # An affine grid per frame: one resampling call for the whole track.
+    theta = torch.zeros(len(boxes), 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = side / w, side / h
+    theta[:, 0, 2] = torch.from_numpy(2 * cx / w - 1)
+    theta[:, 1, 2] = torch.from_numpy(2 * cy / h - 1)
+    grid = F.affine_grid(theta, [len(boxes), 3, out, out], align_corners=False)
+    x = frames.float()
+    if side / out > 2:  # shrinking a lot: smooth first, as an antialiased resize would
+        k = int(side / out)
+        x = F.avg_pool2d(x, k, stride=1, padding=k // 2)[..., :h, :w]
+    crops = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return crops.round().clamp(0, 255).to(torch.uint8)
+
+
+def object_track(encoder, frames: torch.Tensor, fps: float, boxes: np.ndarray, chunk: int = 600,
+                 side: float | None = None) -> torch.Tensor:
+    """The object's sync sequence [T', d] at the encoder's video rate (``chunk`` frames at a time, so a
+    long video never sits whole in memory as crops)."""
+    side = crop_side(boxes) if side is None else side
+    parts = []
+    for a in range(0, frames.shape[0], chunk):
+        b = min(frames.shape[0], a + chunk)
+        crops = object_crops(frames[a:b], np.asarray(boxes)[a:b], side=side)
+        parts.append(encoder.sync_video(crops, fps)[0])
+    return torch.cat(parts)
+
+
+def _fit(track: torch.Tensor, frames: int) -> torch.Tensor:
+    """[T, d] -> [d, frames]: cut, or held at its last frame where the picture ends before the sound."""
+    idx = torch.arange(frames).clamp(max=len(track) - 1)
+    return track[idx].T.contiguous()
+
+
+def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False) -> torch.Tensor:
+    """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate]:
+    the object outlined at the click, tracked forwards and backwards through the video
+    (:mod:`separation.track`), cropped and run through the sync tower. ``video``: a file (decoded a
+    chunk at a time) or (frames uint8 [T, 3, H, W], fps)."""
+    from separation.click import track_click_file
+    from separation.prompts import is_path
+    from separation.track import object_box, track_frames
+    from soundsift.io import load_video
+
+    rate = encoder.backend.video_fps
+    frames_out = max(1, int(round(seconds * rate)))
+    if is_path(video):
+        track = track_click_file(video, click, box_fraction, progress=progress)
+        side, parts, chunk = crop_side(track.boxes), [], 600
+        for a in range(0, len(track.boxes), chunk):
+            clip = load_video(video, fps=track.fps, size=track.size, start=(track.first_frame + a) / track.fps,
+                              max_frames=min(chunk, len(track.boxes) - a))
+            boxes = track.boxes[a: a + clip.frames.shape[0]]
+            parts.append(object_track(encoder, clip.frames[: len(boxes)], clip.fps, boxes, side=side))
+        return _fit(torch.cat(parts), frames_out)
+    frames, fps = torch.as_tensor(video[0]), float(video[1])
+    t, x, y = click
+    index = min(max(int(round(t * fps)), 0), frames.shape[0] - 1)
+    box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
+    return _fit(object_track(encoder, frames, fps, track_frames(frames, index, box)), frames_out)
