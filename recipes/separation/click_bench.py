@@ -9,9 +9,10 @@ answer to a click on a silent object (its source taken out of the mixture).
 Several ``--data`` give one table each (e.g. the same test mixtures drawn in each picture style by
 ``soundsift data scenes``); their scenes' silent distractors are clicked too.
 
-A variant sets the separator config's ``click_track``, ``click_window_seconds`` and
-``click_box_fraction`` (``track``, ``window``, ``box``) for that run; the shipped values are the
-first row."""
+A variant sets the separator config's ``click_track``, ``click_window_seconds``,
+``click_box_fraction`` and ``click_query`` (``track``, ``window``, ``box``, ``query``) for that run;
+the shipped values are the first row. ``--per-class`` adds the shipped variant's click SI-SDRi per
+class (held-out classes among them)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from soundsift.metrics import level_db, si_sdr
 from recipes.data.build import read_manifest
 
 KEYS = {"track": ("click_track", lambda v: v.lower() in ("1", "true", "yes")),
-        "window": ("click_window_seconds", float), "box": ("click_box_fraction", float)}
+        "window": ("click_window_seconds", float), "box": ("click_box_fraction", float),
+        "query": ("click_query", str)}
 
 
 def parse_variant(text: str) -> dict:
@@ -60,7 +62,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
     texts = sep.vocabulary_embeddings() if vocab else None
     labels = taxonomy.TARGET_LABELS if len(vocab) == len(taxonomy.TARGET_LABELS) else None
     rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
-    out = {i: {"click": [], "silent": [], "class": [], "distractor": []} for i in range(len(variants))}
+    out = {i: {"click": [], "silent": [], "class": [], "distractor": [], "label": []} for i in range(len(variants))}
     text_gain = []
     for row in tqdm(rows, desc=f"scenes of {root}"):
         mix, rate = load_audio(root / row["mixture"])
@@ -80,8 +82,11 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                 sep.net.config = dataclasses.replace(shipped, **change)
                 est = sep.separate(mix, rate, video=scene, click=click).targets[0]
                 out[i]["click"].append(float(si_sdr(est[0], target[0])) - base)
+                out[i]["label"].append(s["label"])
                 if labels is not None and s["label"] in labels:
+                    sep.net.config = dataclasses.replace(shipped, **change, click_query="vocabulary")  # what it looks like
                     query = sep.prompt_queries(mix, rate, video=scene, click=click)
+                    sep.net.config = dataclasses.replace(shipped, **change)
                     out[i]["class"].append(labels[int((query @ texts.T).argmax())] == s["label"])
                 answer = sep.separate(rest, rate, video=scene, click=click).targets[0]
                 out[i]["silent"].append(level_db(answer) - level_db(rest))
@@ -107,6 +112,7 @@ def main(argv=None) -> None:
     p.add_argument("--encoder", default=None, help="an encoder folder in place of the separator's own")
     p.add_argument("--limit", type=int, default=None, help="at most this many scenes")
     p.add_argument("--variant", action="append", default=[], help="e.g. track=true,window=2")
+    p.add_argument("--per-class", action="store_true", help="the shipped variant's click SI-SDRi per class")
     p.add_argument("--record", choices=["synthetic", "alt", "real"], default=None,
                    help="keep the shipped variant's figures per picture style in docs/results.json as this test set")
     args = p.parse_args(argv)
@@ -131,6 +137,11 @@ def main(argv=None) -> None:
             top1 = f"{np.mean(v['class']):.0%}" if v["class"] else "-"
             print(f"{name:<40} {np.median(c) if len(c) else float('nan'):21.2f} {c.mean() if len(c) else float('nan'):7.2f} "
                   f"{top1:>12} {_p90(v['silent']):>27} {_p90(v['distractor']):>23}")
+        if args.per_class:
+            v = r["variants"][0]
+            for label in sorted(set(v["label"])):
+                gains = [g for g, lab in zip(v["click"], v["label"]) if lab == label]
+                print(f"  {label:<20} {len(gains):3d} clicks  SI-SDRi median {np.median(gains):6.2f} dB")
     if args.record:
         from encoders.api import DEFAULT_DIR as ENCODER_DIR
         from recipes.common import weights_digest

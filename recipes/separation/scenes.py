@@ -81,15 +81,22 @@ def text_banks(encoder, rows: list[dict]) -> dict:
 
 class SceneExamples(SeparationExamples):
     """Click examples of one scene corpus split (see the module's docstring). ``silent_prob``: share
-    of silent examples, half on a distractor (where the scene has one), half on a removed source."""
+    of silent examples, half on a distractor (where the scene has one), half on a removed source.
+    ``exclude``: classes never clicked (they still sound as other sources): held out, to measure
+    clicks on classes the separator never learnt to click."""
 
     def __init__(self, root, split: str, banks: dict, scene_banks: dict, visual_dim: int, fps: float = 10.0,
                  crop_seconds: float = 3.0, train: bool = True, seed: int = 0, remix_prob: float = 0.5,
-                 silent_prob: float = 0.2, query_probs=QUERY_PROBS, **augment):
+                 silent_prob: float = 0.2, query_probs=QUERY_PROBS, exclude=(), **augment):
         super().__init__(root, split, banks, crop_seconds, train=train, seed=seed, remix_prob=remix_prob, **augment)
-        self.rows = [r for r in self.rows if any(k.startswith("s") for k in scene_banks.get(r["id"], {}))]
+        self.exclude = set(exclude)
+        self.rows = [r for r in self.rows if self._clickable(r, scene_banks.get(r["id"], {}))]
         self.scene_banks, self.visual_dim, self.fps = scene_banks, visual_dim, fps
         self.silent_prob, self.query_probs = silent_prob, query_probs
+
+    def _clickable(self, row: dict, bank: dict) -> list[str]:
+        """The bank keys of the row's drawn sources that may be clicked."""
+        return [k for k in bank if k.startswith("s") and row["sources"][int(k[1:])]["label"] not in self.exclude]
 
     def _visual(self, track: torch.Tensor, start_s: float) -> torch.Tensor:
         """The sync sequence over the crop, [d, crop x fps] (the last frame held past the video's end)."""
@@ -112,7 +119,7 @@ class SceneExamples(SeparationExamples):
         rate = row["sample_rate"]
         n = int(round(self.crop_seconds * rate))
         bank = self.scene_banks[row["id"]]
-        drawn = [k for k in bank if k.startswith("s")]
+        drawn = self._clickable(row, bank)
         distractors = [k for k in bank if k.startswith("d")]
         silent = rng.random() < self.silent_prob
         if silent and distractors and rng.random() < 0.5:  # a click on something that makes no sound
