@@ -49,6 +49,7 @@ class SeparatorConfig(JsonConfig):
     # > 0: the net also reads a clicked object's timing, the encoder's per-frame sync sequence of its
     # crop (separation/visual.py), this many values a frame; 0: clicks are read through the vocabulary only.
     visual_dim: int = 0
+    visual_film: bool = False  # the timing also modulates every block frame by frame (FiLM), not only the input
     # What a click's query is when the net reads timing: "vocabulary" (the box read through
     # ``click_vocabulary``, as without timing), "video" (the box's own video embedding, as trained with it)
     # or "none" (timing alone).

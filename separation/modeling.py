@@ -31,8 +31,10 @@ class FiLMBlock(nn.Module):
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
 
-    def forward(self, x: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        gamma, beta = self.film(query)[..., None].chunk(2, dim=1)
+    def forward(self, x: torch.Tensor, query: torch.Tensor, per_frame: torch.Tensor | None = None) -> torch.Tensor:
+        """``per_frame``: FiLM terms [B, 2 x hidden, T] added to the query's (a click's timing)."""
+        film = self.film(query)[..., None]
+        gamma, beta = (film if per_frame is None else film + per_frame).chunk(2, dim=1)
         y = self.inp(self.norm(x)) * (1 + gamma) + beta
         y = self.depthwise(F.gelu(y))
         return x + self.out(F.gelu(y))
@@ -80,6 +82,12 @@ class SeparatorNet(PretrainedModule, nn.Module):
             # unchanged, and no bias, so an all-zero track (no click) is no input at all.
             self.visual = nn.Conv1d(c.visual_dim, c.channels, 1, bias=False)
             nn.init.zeros_(self.visual.weight)
+            if c.visual_film:
+                # The timing also modulates every block, frame by frame: "louder now" is a gain on
+                # the features, which an input added once reaches only through the nonlinearities.
+                self.visual_film = nn.ModuleList(nn.Conv1d(c.visual_dim, 2 * c.hidden, 1, bias=False) for _ in c.dilations)
+                for conv in self.visual_film:
+                    nn.init.zeros_(conv.weight)
         if c.presence_gate:
             # Absent targets must come out near silent (-25 dB); the mask alone learns that only weakly
             # because the absent loss is down-weighted (see recipes/separation/module.py), so a
@@ -125,13 +133,17 @@ class SeparatorNet(PretrainedModule, nn.Module):
         feats = torch.log1p(mag / (mag.mean(dim=(1, 2), keepdim=True) + 1e-8))
         x = torch.cat([feats, self.span_frames(spans, spec.shape[0], spec.shape[-1], spec.device)], dim=1)
         x = self.stem(x)
+        per_frame = [None] * len(self.blocks)
         if visual is not None:
             if not self.config.visual_dim:
                 raise ValueError("this separator does not read visual timing (its config's visual_dim is 0)")
-            x = x + self.visual(self.visual_frames(visual, x.shape[-1]))
+            v = self.visual_frames(visual, x.shape[-1])
+            x = x + self.visual(v)
+            if self.config.visual_film:
+                per_frame = [conv(v) for conv in self.visual_film]
         q = self.query_in(query)
-        for block in self.blocks:
-            x = block(x, q)
+        for block, extra in zip(self.blocks, per_frame):
+            x = block(x, q, extra)
         presence = self.presence(x.mean(-1)).squeeze(-1) if self.config.presence_gate else None
         logits = self.head(x)
         if self.refiner is not None:

@@ -33,7 +33,7 @@ class SeparationModule(L.LightningModule):
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
             missing, unexpected = self.net.load_state_dict(state, strict=False)
-            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner.", "visual."))]:
+            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner.", "visual"))]:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
 
     def setup(self, stage: str) -> None:
