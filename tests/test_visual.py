@@ -65,3 +65,68 @@ def test_a_clicked_objects_timing_matches_its_own_sound(encoder):
             hits += int(sync_similarity([track.T], audio)[0].argmax() == j)
             total += 1
     assert hits >= total - 1, (hits, total)
+
+
+def test_a_click_reaches_the_separator_through_its_timing(encoder):
+    from separation import Separator
+    from separation.prompts import build_prompts
+    from soundsift.io import AudioTensor
+
+    rng = np.random.default_rng(5)
+    frames, boxes, waves = pulsing_scene(rng, 2, 4.0, with_audio=True)
+    mix = torch.from_numpy(np.sum(waves, 0))[None] * 0.3
+    cfg = SeparatorConfig(query_dim=encoder.embed_dim, channels=32, hidden=48, dilations=[1, 2], n_fft=256, hop=64,
+                          presence_gate=True, visual_dim=encoder.backend.model.config.sync_dim, visual_film=True,
+                          click_query="none", segment_seconds=1.5)  # several segments: the track is cut with them
+    torch.manual_seed(0)
+    net = SeparatorNet(cfg).eval()
+    sep = Separator(net, encoder, name="tiny")
+    mid = len(frames) // 2
+    click = (mid / 10.0, float(boxes[0][mid, [0, 2]].mean()), float(boxes[0][mid, [1, 3]].mean()))
+    prompts = build_prompts("a violin", None, [click], None)
+    tracks = sep.timing_tracks(prompts, (frames, 10.0), 4.0)
+    assert tracks.shape == (2, cfg.visual_dim, 40) and tracks[0].abs().max() == 0 and tracks[1].abs().max() > 0
+    video = (torch.from_numpy(frames), 10.0)
+    blind = sep.separate(mix, 16000, video=video, click=click).targets[0]  # timing weights still zero
+    for conv in [net.visual, *net.visual_film]:
+        torch.nn.init.normal_(conv.weight, std=0.1)
+    seen = sep.separate(mix, 16000, video=video, click=click).targets[0]
+    assert seen.shape == mix.shape and (seen - blind).abs().max() > 1e-4
+    assert sep.timing_tracks(build_prompts("a violin", None, None, None), video, 4.0) is None
+
+
+def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, encoder):
+    from recipes.data.build import read_manifest
+    from recipes.data.restyle import restyle
+    from recipes.separation.data import collate
+    from recipes.separation.scenes import Mixed, SceneExamples, build_scene_banks, text_banks
+
+    out = restyle(tiny_corpus, tmp_path / "emoji", "emoji", splits=("train",), workers=1, progress=False).parent
+    scene_banks = build_scene_banks(encoder, out, splits=("train",), progress=False)
+    texts = text_banks(encoder, read_manifest(out, "train"))
+    d = encoder.backend.model.config.sync_dim
+    clicks = SceneExamples(out, "train", texts, scene_banks, d, train=False, silent_prob=0.0)
+    assert len(clicks) > 0
+    for i in range(min(4, len(clicks))):
+        item = clicks[i]
+        assert item["active"] and item["mode"].startswith("click") and item["visual"].shape == (d, 30)
+        assert item["visual"].abs().max() > 0 and item["target"].abs().max() > 0
+        label = item["label"]
+        row = clicks.rows[i]
+        assert any(s["label"] == label and s["boxes"] for s in row["sources"])  # a drawn object was clicked
+    silent = SceneExamples(out, "train", texts, scene_banks, d, train=False, silent_prob=1.0)
+    for i in range(min(4, len(silent))):
+        item = silent[i]
+        assert not item["active"] and item["target"].abs().max() == 0 and item["visual"].abs().max() > 0
+    labels = {s["label"] for r in read_manifest(out, "train") for s in r["sources"]}
+    assert len(SceneExamples(out, "train", texts, scene_banks, d, exclude=labels)) == 0  # every class held out
+    plain = [{"mixture": torch.zeros(48000), "target": torch.zeros(48000), "query": torch.zeros(encoder.embed_dim),
+              "spans": torch.zeros(2, 75), "active": True, "label": "x", "mode": "text"}]
+
+    class Plain(list):
+        crop_seconds = 3.0
+
+    both = Mixed(Plain(plain), clicks, d, 30, train=False)
+    assert len(both) == 1 + len(clicks) and both[0]["visual"].abs().max() == 0
+    batch = collate([both[0], both[1]])
+    assert batch["visual"].shape == (2, d, 30)
