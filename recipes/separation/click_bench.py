@@ -84,7 +84,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                 out[i]["click"].append(float(si_sdr(est[0], target[0])) - base)
                 out[i]["label"].append(s["label"])
                 if labels is not None and s["label"] in labels:
-                    sep.net.config = dataclasses.replace(shipped, **change, click_query="vocabulary")  # what it looks like
+                    sep.net.config = dataclasses.replace(shipped, **{**change, "click_query": "vocabulary"})  # what it looks like
                     query = sep.prompt_queries(mix, rate, video=scene, click=click)
                     sep.net.config = dataclasses.replace(shipped, **change)
                     out[i]["class"].append(labels[int((query @ texts.T).argmax())] == s["label"])
