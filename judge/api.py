@@ -120,7 +120,7 @@ class Judge:
             raise SoundSiftError("give one prompt: a text, an audio example or a click")
         if self.separator is not None:
             query = self.separator.prompt_queries(mixture, rate, text=text, audio_query=audio_query, spans=spans,
-                                                  video=video, click=click)
+                                                  video=video, click=click, click_query="vocabulary")
             return query[:1], text
         if click is not None:
             raise SoundSiftError("a click is read through the separator's classes: load the judge with "

@@ -46,6 +46,7 @@ class Separator:
         self.encoder = encoder
         self.name = name
         self.sample_rate = net.config.sample_rate
+        self._timing_cache: dict = {}  # the last few clicks' timing tracks (_click_timing)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
@@ -119,18 +120,21 @@ class Separator:
         start = min(max(seconds - context / 2, 0.0), duration - size)
         return self._mono(audio, start, start + size)
 
-    def queries(self, audio, prompts: list[Prompt], spans=None, video=None) -> torch.Tensor:
+    def queries(self, audio, prompts: list[Prompt], spans=None, video=None, click_query: str | None = None) -> torch.Tensor:
         """One query embedding per prompt [K, D], in order: a text's embedding, the audio example's,
         a click's masked-object video embedding read through the vocabulary, or (spans alone) the +
         spans' audio. ``audio``: the input, an :class:`AudioFile` or :class:`AudioTensor` (only the
-        stretches a prompt needs are read)."""
-        return self.queries_and_gains(audio, prompts, spans, video)[0]
+        stretches a prompt needs are read). ``click_query``: in place of the config's (the judge reads a
+        click through the vocabulary, as it was trained to)."""
+        return self.queries_and_gains(audio, prompts, spans, video, click_query)[0]
 
-    def queries_and_gains(self, audio, prompts: list[Prompt], spans=None, video=None) -> tuple[torch.Tensor, list]:
+    def queries_and_gains(self, audio, prompts: list[Prompt], spans=None, video=None,
+                          click_query: str | None = None) -> tuple[torch.Tensor, list]:
         """As ``queries``, with each prompt's output gain: 0 for a click on something that looks like no
         sound (``looks_sounding``), else 1."""
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
+        click_query = click_query or cfg.click_query
         texts = [p.value for p in prompts if p.kind == "text" and p.embedding is None]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
         embs, gains = [], []
@@ -159,9 +163,9 @@ class Separator:
                 context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                 emb = self.encoder.embed_video(window, fps, masks)
                 gains[-1] = float(self.looks_sounding(emb)[0])
-                if cfg.visual_dim and cfg.click_query == "video":  # trained with it (recipes/separation/scenes.py)
+                if cfg.visual_dim and click_query == "video":  # trained with it (recipes/separation/scenes.py)
                     embs.append(emb)
-                elif cfg.visual_dim and cfg.click_query == "none":  # the object's timing alone
+                elif cfg.visual_dim and click_query == "none":  # the object's timing alone
                     embs.append(torch.zeros_like(emb))
                 else:
                     embs.append(self.video_query(emb, context))
@@ -178,25 +182,44 @@ class Separator:
         cfg = self.net.config
         if not cfg.visual_dim or not any(p.kind == "click" for p in prompts):
             return None
-        from separation.visual import click_timing
-
-        tracks = [click_timing(self.encoder, video, p.value, cfg.click_box_fraction, seconds, progress)
-                  if p.kind == "click" else None for p in prompts]
+        tracks = [self._click_timing(video, p.value, seconds, progress) if p.kind == "click" else None
+                  for p in prompts]
         shape = next(t for t in tracks if t is not None).shape
         return torch.stack([torch.zeros(shape) if t is None else t for t in tracks])
 
+    def _click_timing(self, video, click, seconds: float, progress: bool) -> torch.Tensor:
+        """:func:`separation.visual.click_timing`, kept for the last few clicks: tracking is most of a
+        click's cost, and the same click is often separated again (its residual, another setting)."""
+        from separation.visual import click_timing
+
+        if is_path(video):
+            stat = Path(video).stat()
+            source = (str(Path(video).resolve()), stat.st_mtime_ns, stat.st_size)
+        else:  # frames in memory: the same tensor object, unchanged
+            frames = torch.as_tensor(video[0])
+            source = (id(video[0]), tuple(frames.shape), float(video[1]), int(frames.view(-1)[:: 9973].sum()))
+        key = (source, tuple(map(float, click)), self.net.config.click_box_fraction, round(seconds, 3))
+        cache = self._timing_cache
+        if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
+            cache[key] = click_timing(self.encoder, video, click, self.net.config.click_box_fraction, seconds, progress)
+        return cache[key]
+
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
-                       click=None) -> torch.Tensor:
-        """The query embeddings [K, D] that ``separate`` would make of these prompts for this input."""
+                       click=None, click_query: str | None = None) -> torch.Tensor:
+        """The query embeddings [K, D] that ``separate`` would make of these prompts for this input
+        (``click_query``: as for :meth:`queries`)."""
         audio = AudioTensor(_as_wave(wave), sample_rate)
         prompts = build_prompts(text, audio_query, click, spans)
         check_input(audio, spans)
-        return self.queries(audio, prompts, spans, video)
+        return self.queries(audio, prompts, spans, video, click_query)
 
     def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
-                   segment: float | None = None):
+                   segment: float | None = None, visual: torch.Tensor | None = None):
         """The first k best-of-k candidates (separation/bestof.py) of one prompt on a mono excerpt
-        [1, n] at the net's rate: (their plan, variants, query embeddings, outputs [k, 1, n])."""
+        [1, n] at the net's rate: (their plan, variants, query embeddings, outputs [k, 1, n]).
+        ``visual``: the prompt's timing track over the excerpt [1, d, N] (a click, for a net that reads it)."""
         from separation.bestof import candidate_plan, variants_for
 
         n = excerpt.shape[-1]
@@ -206,15 +229,18 @@ class Separator:
         names, variants = variants_for(plan)
         embs = [query]
         if "reprompt" in names:  # what the plain prompt found, averaged into the query
-            plain = SegmentStream(self.net, query, n, track, segment=segment, share=False)
+            plain = SegmentStream(self.net, query, n, track, segment=segment, share=False, visual=visual)
             found = torch.cat(list(plain.run([excerpt])), dim=-1)[0]
             # nothing found (the gate closed): nothing to re-prompt with, the prompt stays as given
             heard = self.encoder.embed_audio(found, self.sample_rate) if found.abs().max() >= SILENCE_PEAK else query
             embs.append(torch.nn.functional.normalize(query + heard, dim=-1))
-        stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False, segment=segment)
+        visual = None if visual is None else visual.expand(len(embs), -1, -1)
+        stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False, segment=segment,
+                               visual=visual)
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
 
-    def _choose(self, audio, prompts: list[Prompt], queries: torch.Tensor, spans, k: int, judge, segment: float):
+    def _choose(self, audio, prompts: list[Prompt], queries: torch.Tensor, spans, k: int, judge, segment: float,
+                visual: torch.Tensor | None = None, judge_queries: torch.Tensor | None = None):
         """Per prompt, the best of its k candidates by the judge on an excerpt of the input: returns
         (queries [K, D] of the chosen rewordings, their variants, judge scores, descriptions)."""
         from separation.bestof import EXCERPT_SECONDS, describe
@@ -223,9 +249,14 @@ class Separator:
         excerpt = self._mono(audio, 0.0, frames / audio.sample_rate)  # [1, n] at the net's rate
         chosen_q, chosen_v, scores, notes = [], [], [], []
         for i, prompt in enumerate(prompts):
-            plan, variants, embs, outputs = self.candidates(excerpt, prompt, queries[i: i + 1], k, spans, segment)
+            timing = None
+            if visual is not None:  # the excerpt's stretch of the prompt's timing track
+                per_second = visual.shape[-1] / (audio.scan().frames / audio.sample_rate)
+                timing = visual[i: i + 1, :, : max(1, round(excerpt.shape[-1] / self.sample_rate * per_second))]
+            plan, variants, embs, outputs = self.candidates(excerpt, prompt, queries[i: i + 1], k, spans, segment, timing)
             text = prompt.value if prompt.kind == "text" else None
-            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=queries[i: i + 1], text=text)
+            prompt_query = (queries if judge_queries is None else judge_queries)[i: i + 1]
+            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=prompt_query, text=text)
             best = max(range(len(ranked)), key=lambda j: ranked[j].overall)
             if ranked[best].overall - ranked[0].overall <= judge.net.config.rerank_margin:
                 best = 0  # an alternative must clearly beat the prompt as given
@@ -304,16 +335,19 @@ class Separator:
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
         variants = [Variant(i, gain=g) for i, g in enumerate(gains)]
+        visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
         scores = choices = None
         if candidates > 1 or judge is not None:
             if judge is None:
                 from judge import Judge
 
                 judge = Judge.from_pretrained(separator=self)
+            judge_queries = None  # the judge reads clicks through the vocabulary, as it was trained to
+            if visual is not None and self.net.config.click_query != "vocabulary":
+                judge_queries = self.queries(audio, prompts, spans, video, click_query="vocabulary")
             queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
-                                                              judge, segment)
+                                                              judge, segment, visual, judge_queries)
             variants = [replace(v, gain=g) for v, g in zip(variants, gains)]
-        visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],

@@ -72,7 +72,7 @@ def bench(sep: Separator, root: Path, split: str, style: str, count: int, varian
     rng = np.random.default_rng([seed, 1])
     for pair in tqdm(same_class_pairs(root, split, style, count, seed), desc=f"same-class pairs ({style})"):
         mix, rate, sources, frames, boxes = pair_scene(root, pair, style, split, rng)
-        mix_t, src_t = torch.from_numpy(mix), torch.from_numpy(sources)
+        mix_t, src_t, video = torch.from_numpy(mix), torch.from_numpy(sources), (torch.from_numpy(frames), 10.0)
         base = [float(si_sdr(mix_t[0], src_t[k])) for k in range(2)]
         est = sep.separate(mix_t, rate, text=pair[1][1]["captions"][0]).targets[0]
         text.append(float(si_sdr(est[0], src_t[0])) - base[0])
@@ -80,7 +80,7 @@ def bench(sep: Separator, root: Path, split: str, style: str, count: int, varian
             click = click_at(boxes[k], frames.shape[0], 10.0)
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
-                est = sep.separate(mix_t, rate, video=(torch.from_numpy(frames), 10.0), click=click).targets[0]
+                est = sep.separate(mix_t, rate, video=video, click=click).targets[0]
                 own, other = float(si_sdr(est[0], src_t[k])), float(si_sdr(est[0], src_t[1 - k]))
                 out[i]["click"].append(own - base[k])
                 out[i]["own"].append(own > other)
