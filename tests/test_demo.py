@@ -141,7 +141,11 @@ def test_the_app_in_a_browser(app, separator, tmp_path):
         changed = np.abs(_image_at(page, frame).astype(int) - before.astype(int)).max(-1) > 60
         ys, xs = np.nonzero(changed)
         assert changed.sum() > 100 and abs((xs.min() + xs.max()) / 2 - fx) < 12 and abs((ys.min() + ys.max()) / 2 - fy) < 12
+        player = page.locator("#target-0 [data-testid^='waveform'] audio")
+        before_audio = player.get_attribute("src")
         page.locator("#separate").click()
+        # the new stem, not the last one: a click's progress ("tracking the click") shows on the output first
+        expect(player).not_to_have_attribute("src", before_audio, timeout=120_000)
         expect(page.locator("#target-0")).to_contain_text("click", timeout=60_000)
         served, rate, _ = player_audio(page, "target-0", tmp_path)
         scene = EXAMPLES / "test" / "test-000003" / "scene.mp4"
