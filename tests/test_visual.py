@@ -95,6 +95,7 @@ def test_a_click_reaches_the_separator_through_its_timing(encoder):
     assert sep.timing_tracks(build_prompts("a violin", None, None, None), video, 4.0) is None
 
 
+@pytest.mark.slow  # over 8 s (draws a corpus, tracks every object): CI runs it (make test ALL=1)
 def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, encoder):
     from recipes.data.build import read_manifest
     from recipes.data.restyle import restyle
