@@ -160,14 +160,14 @@ class Separator:
                     fps = float(video[1])
                     window, masks = click_window(torch.as_tensor(video[0]), fps, prompt.value,
                                                  cfg.click_window_seconds, cfg.click_box_fraction, cfg.click_track)
-                context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                 emb = self.encoder.embed_video(window, fps, masks)
                 gains[-1] = float(self.looks_sounding(emb)[0])
                 if cfg.visual_dim and click_query == "video":  # trained with it (recipes/separation/scenes.py)
                     embs.append(emb)
                 elif cfg.visual_dim and click_query == "none":  # the object's timing alone
                     embs.append(torch.zeros_like(emb))
-                else:
+                else:  # the mixture around the click is read only for this reading
+                    context = self._click_context(audio, prompt.value[0], duration) if cfg.click_presence_weight else None
                     embs.append(self.video_query(emb, context))
             else:  # the + spans' own audio
                 plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
