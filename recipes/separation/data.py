@@ -61,6 +61,13 @@ def _crop_around(activity, duration: float, rate: int, n: int, rng) -> int:
     return start - start % int(FRAME_SECONDS * rate)
 
 
+def caption_bank(encoder, rows: list[dict]) -> tuple[list[str], torch.Tensor]:
+    """The rows' captions and every class's, sorted, with their text embeddings [N, D]."""
+    captions = sorted({c for r in rows for s in r["sources"] for c in s["captions"]} |
+                      {c for label in TARGET_LABELS for c in BY_LABEL[label].captions})
+    return captions, torch.cat([encoder.embed_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
+
+
 def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int = 32, progress: bool = True) -> dict:
     """Text embeddings of every caption and audio embeddings of every target source (one crop each)."""
     probe = torch.cat([encoder.embed_text(["fingerprint"]), encoder.embed_audio(torch.ones(1, 8000) * 0.1, 16000)])
@@ -69,9 +76,7 @@ def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int
     if cache.exists():
         return torch.load(cache, weights_only=True)
     rows = [r for s in splits for r in read_manifest(root, s)]
-    captions = sorted({c for r in rows for s in r["sources"] for c in s["captions"]} |
-                      {c for label in TARGET_LABELS for c in BY_LABEL[label].captions})
-    text = torch.cat([encoder.embed_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
+    captions, text = caption_bank(encoder, rows)
     entries = [(r, s) for r in rows for s in r["sources"] if s["target"]]
     rng = np.random.default_rng(0)
     n = int(BANK_SECONDS * rows[0]["sample_rate"])

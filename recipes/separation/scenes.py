@@ -18,8 +18,9 @@ import torch
 from tqdm import tqdm
 
 from recipes.data.build import read_manifest
-from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
-from recipes.separation.data import SeparationExamples, _crop_around, _read
+from recipes.data.taxonomy import BY_LABEL
+from recipes.separation.click_bench import click_at
+from recipes.separation.data import SeparationExamples, _crop_around, _read, caption_bank
 from separation.click import click_window
 from separation.visual import object_track
 from soundsift.timeline import FRAME_SECONDS
@@ -55,9 +56,7 @@ def build_scene_banks(encoder, root: Path, splits=("train", "val"), progress: bo
         for kind, i, track in entries:
             boxes = _boxes(track, n)
             out[f"{kind}{i}"] = {"track": object_track(encoder, frames, fps, boxes).half()}
-            f = n // 2
-            x0, y0, x1, y1 = boxes[f]
-            w, m = click_window(frames, fps, (f / fps, (x0 + x1) / 2, (y0 + y1) / 2))
+            w, m = click_window(frames, fps, click_at(boxes, n, fps))
             windows.append(w)
             masks.append(m)
         if entries:
@@ -72,9 +71,7 @@ def build_scene_banks(encoder, root: Path, splits=("train", "val"), progress: bo
 
 def text_banks(encoder, rows: list[dict]) -> dict:
     """Text embeddings of the rows' captions and every class's (what SeparationExamples reads)."""
-    captions = sorted({c for r in rows for s in r["sources"] for c in s["captions"]} |
-                      {c for label in TARGET_LABELS for c in BY_LABEL[label].captions})
-    text = torch.cat([encoder.embed_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
+    captions, text = caption_bank(encoder, rows)
     return {"captions": captions, "text": text, "audio": torch.zeros(0, text.shape[1]), "audio_label": [],
             "audio_row": []}
 
