@@ -92,7 +92,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                                          candidates=candidates, judge=judge)
             extra = {"scores.json": scores_record(result, judge, seconds)} if judge is not None else {}
             if save_mask:
-                extra.update(click_masks(source.path, prompts, result.names, sep.net.config.click_box_fraction,
+                extra.update(click_masks(sep, source.path, prompts, result.names, seconds,
                                          progress=not quiet and seconds > PROGRESS_SECONDS))
             stems = write_stems(folder, result, encoding, force=force, extra=extra)
             written += stems.paths
@@ -101,15 +101,14 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     return written
 
 
-def click_masks(video: str, prompts, names: list[str], box_fraction: float, progress: bool = False) -> dict:
+def click_masks(sep, video: str, prompts, names: list[str], seconds: float, progress: bool = False) -> dict:
     """``<stem>.track.json`` (the clicked object's box per frame) and ``<stem>.mask.mkv`` (the box as a
-    lossless mask video) for each click stem, tracked through the whole video."""
-    from separation.click import track_click_file
-
+    lossless mask video) for each click stem: the track through the whole video that the separation
+    read (tracked again only for a separator that reads no track)."""
     files = {}
     for prompt, name in zip(prompts, names):  # the stems come in the prompts' order
         if prompt.kind == "click":
-            track = track_click_file(video, prompt.value, box_fraction, progress=progress)
+            track = sep.click_track(video, prompt.value, seconds, progress=progress)
             files[f"{name}.track.json"] = track.record()
             files[f"{name}.mask.mkv"] = track.write_mask
     return files

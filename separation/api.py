@@ -188,6 +188,14 @@ class Separator:
         return torch.stack([torch.zeros(shape) if t is None else t for t in tracks])
 
     def _click_timing(self, video, click, seconds: float, progress: bool) -> torch.Tensor:
+        return self._tracked_click(video, click, seconds, progress)[0]
+
+    def click_track(self, video, click, seconds: float, progress: bool = False):
+        """The clicked object's box through a video file (:class:`separation.click.ClickTrack`), the
+        same track its timing came from (kept from the separation when there was one)."""
+        return self._tracked_click(video, click, seconds, progress)[1]
+
+    def _tracked_click(self, video, click, seconds: float, progress: bool):
         """:func:`separation.visual.click_timing`, kept for the last few clicks: tracking is most of a
         click's cost, and the same click is often separated again (its residual, another setting)."""
         from separation.visual import click_timing

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import math
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from separation.track import BoxTracker, box_masks, click_box, object_box, track_frames
+from separation.track import BoxTracker, box_masks, click_box, follow, object_box, track_frames
 from soundsift.errors import SoundSiftError
 
 DECODE_FPS = 10.0     # the encoder samples video at 10 fps
@@ -127,11 +128,15 @@ class ClickTrack:
 
 
 def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
-                     chunk_seconds: float = 10.0, around: float | None = None, progress: bool = False) -> ClickTrack:
+                     chunk_seconds: float = 30.0, around: float | None = None, progress: bool = False,
+                     each=None) -> ClickTrack:
     """Follow the clicked object through the whole video (or ``around`` seconds either side of the
-    click), forwards and backwards from the click, decoding ``chunk_seconds`` at a time (a long video
-    is never held whole). ``ClickTrack.boxes`` then start at the first tracked frame: ``index`` is the
-    clicked frame's place among them."""
+    click), forwards and backwards from the click, decoding one chunk of ``chunk_seconds`` at a time
+    (a long video is never held whole; chunks lie on a fixed grid from the video's start, the clicked
+    one first, then those after it, then those before). ``each(first_frame, frames, boxes)``, if given,
+    sees every chunk once as it is tracked (frames uint8 [n, 3, H, W], their boxes [n, 4]), so a
+    caller that needs the pictures too decodes the video once. ``ClickTrack.boxes`` start at the first
+    tracked frame: ``index`` is the clicked frame's place among them."""
     from soundsift.errors import MediaError
     from soundsift.io import load_video
 
@@ -142,35 +147,68 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     if math.isfinite(duration):
         index = min(index, max(int(math.ceil(duration * DECODE_FPS)) - 1, 0))
     reach = int(round(around * DECODE_FPS)) if around is not None else None
-    first_frame, last_frame = (index - reach, index + reach) if reach is not None else (0, None)
-
-    def frames(start: int, count: int) -> np.ndarray:
-        bar.update(count)
-        try:
-            video = load_video(path, fps=DECODE_FPS, size=size, start=start / DECODE_FPS, max_frames=count)
-        except MediaError:  # past the last frame
-            return np.zeros((0, *size, 3), np.uint8)
-        return video.frames.permute(0, 2, 3, 1).numpy()
-
-    total = (2 * reach + 1) if reach is not None else (int(duration * DECODE_FPS) if math.isfinite(duration) else None)
+    lo, hi = (max(index - reach, 0), index + reach + 1) if reach is not None else (0, None)  # frames [lo, hi)
+    total = (hi - lo) if hi is not None else (int(duration * DECODE_FPS) if math.isfinite(duration) else None)
     bar = tqdm(total=total, desc="tracking the click", unit="frame", disable=not progress, leave=False)
-    ahead = frames(index, chunk if reach is None else min(chunk, reach + 1))
-    if len(ahead) == 0:
-        raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
-    box = object_box(ahead[0], x * size[1] / w, y * size[0] / h, box_fraction)
-    clicked = ahead[0]
-    forward, tracker = [box], BoxTracker(clicked, box)
-    forward += [tracker.update(f) for f in ahead[1:]]
-    start = index + len(ahead)
-    while len(ahead) == chunk and (last_frame is None or start <= last_frame):
-        ahead = frames(start, chunk if last_frame is None else min(chunk, last_frame + 1 - start))
-        forward += [tracker.update(f) for f in ahead]
-        start += len(ahead)
-    backward, tracker, end = [], BoxTracker(clicked, box), index
-    while end > max(first_frame, 0):
-        begin = max(first_frame, 0, end - chunk)
-        backward += [tracker.update(f) for f in frames(begin, end - begin)[::-1]]
-        end = begin
+    done: dict[int, np.ndarray] = {}
+
+    def decode(a: int, b: int) -> torch.Tensor:
+        """Frames [a, b) (fewer past the picture's end), uint8 [n, 3, H, W]."""
+        try:
+            video = load_video(path, fps=DECODE_FPS, size=size, start=a / DECODE_FPS, max_frames=b - a)
+        except MediaError:  # past the last frame
+            return torch.zeros((0, 3, *size), dtype=torch.uint8)
+        bar.update(video.frames.shape[0])
+        return video.frames
+
+    def finish(a: int, frames: torch.Tensor, boxes: np.ndarray) -> None:
+        done[a] = boxes
+        if each is not None:
+            each(a, frames, boxes)
+
+    def pictures(frames: torch.Tensor) -> np.ndarray:
+        return frames.permute(0, 2, 3, 1).numpy()  # [n, H, W, 3] for OpenCV
+
+    # The chunks in the order they are tracked: the clicked one, those after it, those before it. The
+    # next is decoded (by ffmpeg, in a thread) while one is tracked, cropped and embedded.
+    a = max(index // chunk * chunk, lo)
+    b = (index // chunk + 1) * chunk if hi is None else min((index // chunk + 1) * chunk, hi)
+    last = hi if hi is not None else (int(math.ceil(duration * DECODE_FPS)) + chunk if math.isfinite(duration) else None)
+    after = [(s, s + chunk if hi is None else min(s + chunk, hi)) for s in range(b, last, chunk)] if last else None
+    before = [(max(lo, e - chunk), e) for e in range(a, lo, -chunk)]
+    plan = [(a, b)] + (after if after is not None else []) + before
+    pool = ThreadPoolExecutor(1)
+    try:
+        pending = pool.submit(decode, *plan[0])
+        for k, (start, end) in enumerate(plan):
+            frames = pending.result()
+            if k + 1 < len(plan):
+                pending = pool.submit(decode, *plan[k + 1])
+            if k == 0:
+                if frames.shape[0] <= index - a:
+                    raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
+                rgb, i = pictures(frames), index - a
+                box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
+                forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
+                finish(a, frames, np.concatenate([follow(backward, rgb[:i][::-1])[::-1],
+                                                  np.asarray([box], np.float32), follow(forward, rgb[i + 1:])]))
+                ended = frames.shape[0] < b - a  # the picture ends in the clicked chunk
+            elif start >= b:  # after the click
+                if not ended and frames.shape[0]:
+                    finish(start, frames, follow(forward, pictures(frames)))
+                ended = ended or frames.shape[0] < end - start
+            else:
+                finish(start, frames, follow(backward, pictures(frames)[::-1])[::-1])
+        if after is None and not ended:  # no known duration: on to the picture's end, one chunk at a time
+            start = max(done) + len(done[max(done)])
+            while not ended:
+                frames = decode(start, start + chunk)
+                if frames.shape[0]:
+                    finish(start, frames, follow(forward, pictures(frames)))
+                start, ended = start + frames.shape[0], frames.shape[0] < chunk
+    finally:
+        pool.shutdown(cancel_futures=True)
     bar.close()
-    boxes = np.asarray(backward[::-1] + forward, np.float32)
-    return ClickTrack(DECODE_FPS, size, (h, w), len(backward), boxes, index - len(backward))
+    first = min(done)
+    boxes = np.concatenate([done[k] for k in sorted(done)]).astype(np.float32)
+    return ClickTrack(DECODE_FPS, size, (h, w), index - first, boxes, first)

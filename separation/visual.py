@@ -3,11 +3,13 @@ by :mod:`separation.track`) and run through the encoder's sync tower, which was 
 picture's sequence correlate with its sound's. The separator reads that sequence as a per-frame
 track beside the mixture, so a click says *when* its object sounds whatever the object looks like.
 
-The crop keeps one size over the whole track (the largest box side, plus a margin) and only moves
-with the box's centre: an object that swells as it gets louder then fills more of its crop, the
+The crop keeps one size over the track (the largest box side, plus a margin; over each 30 s chunk of
+a long video file) and only moves with the box's centre: an object that swells as it gets louder then fills more of its crop, the
 cue the sync tower reads (a crop fitted to each frame's box would normalise it away)."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -45,17 +47,13 @@ def object_crops(frames: torch.Tensor, boxes: np.ndarray, out: int = 64, side: f
     return crops.round().clamp(0, 255).to(torch.uint8)
 
 
-def object_track(encoder, frames: torch.Tensor, fps: float, boxes: np.ndarray, chunk: int = 600,
-                 side: float | None = None) -> torch.Tensor:
-    """The object's sync sequence [T', d] at the encoder's video rate (``chunk`` frames at a time, so a
-    long video never sits whole in memory as crops)."""
+def object_track(encoder, frames: torch.Tensor, fps: float, boxes: np.ndarray, side: float | None = None) -> torch.Tensor:
+    """The object's sync sequence [T', d] at the encoder's video rate (cropped 100 frames at a time:
+    the frames in float would take 16x their own memory)."""
     side = crop_side(boxes) if side is None else side
-    parts = []
-    for a in range(0, frames.shape[0], chunk):
-        b = min(frames.shape[0], a + chunk)
-        crops = object_crops(frames[a:b], np.asarray(boxes)[a:b], side=side)
-        parts.append(encoder.sync_video(crops, fps)[0])
-    return torch.cat(parts)
+    boxes = np.asarray(boxes)
+    crops = [object_crops(frames[a: a + 100], boxes[a: a + 100], side=side) for a in range(0, frames.shape[0], 100)]
+    return encoder.sync_video(torch.cat(crops), fps)[0]
 
 
 def _fit(track: torch.Tensor, frames: int) -> torch.Tensor:
@@ -64,29 +62,31 @@ def _fit(track: torch.Tensor, frames: int) -> torch.Tensor:
     return track[idx].T.contiguous()
 
 
-def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False) -> torch.Tensor:
-    """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate]:
-    the object outlined at the click, tracked forwards and backwards through the video
-    (:mod:`separation.track`), cropped and run through the sync tower. ``video``: a file (decoded a
-    chunk at a time) or (frames uint8 [T, 3, H, W], fps)."""
-    from separation.click import track_click_file
+def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False):
+    """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate],
+    and its track (a :class:`separation.click.ClickTrack` for a file, None for frames in memory): the
+    object outlined at the click, tracked forwards and backwards through the video
+    (:mod:`separation.track`), cropped and run through the sync tower. ``video``: a file (decoded once,
+    a chunk at a time; each chunk is cropped at its own size, so an object that comes nearer late in a
+    long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps)."""
+    from separation.click import DECODE_FPS, track_click_file
     from separation.prompts import is_path
     from separation.track import object_box, track_frames
-    from soundsift.io import load_video
 
     rate = encoder.backend.video_fps
     frames_out = max(1, int(round(seconds * rate)))
     if is_path(video):
-        track = track_click_file(video, click, box_fraction, progress=progress)
-        side, parts, chunk = crop_side(track.boxes), [], 600
-        for a in range(0, len(track.boxes), chunk):
-            clip = load_video(video, fps=track.fps, size=track.size, start=(track.first_frame + a) / track.fps,
-                              max_frames=min(chunk, len(track.boxes) - a))
-            boxes = track.boxes[a: a + clip.frames.shape[0]]
-            parts.append(object_track(encoder, clip.frames[: len(boxes)], clip.fps, boxes, side=side))
-        return _fit(torch.cat(parts), frames_out)
+        parts = {}
+        with ThreadPoolExecutor(1) as pool:  # a chunk is cropped and embedded while the next is tracked
+
+            def crop(first: int, frames: torch.Tensor, boxes: np.ndarray) -> None:
+                parts[first] = pool.submit(object_track, encoder, frames, DECODE_FPS, boxes)
+
+            track = track_click_file(video, click, box_fraction, progress=progress, each=crop)
+            sequence = torch.cat([parts[k].result() for k in sorted(parts)])
+        return _fit(sequence, frames_out), track
     frames, fps = torch.as_tensor(video[0]), float(video[1])
     t, x, y = click
     index = min(max(int(round(t * fps)), 0), frames.shape[0] - 1)
     box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
-    return _fit(object_track(encoder, frames, fps, track_frames(frames, index, box)), frames_out)
+    return _fit(object_track(encoder, frames, fps, track_frames(frames, index, box)), frames_out), None

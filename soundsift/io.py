@@ -390,14 +390,15 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
     """Decode RGB frames (optionally resampled to ``fps``, resized to ``size`` = (H, W) or square, from
     ``start`` seconds on, at most ``max_frames``)."""
     path = Path(path)
-    info = probe(path)
-    stream = info["video"]
-    if stream is None:
-        raise MediaError(f"{path}: has no video track")
-    width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
-    if width <= 0 or height <= 0:
-        raise MediaError(f"{path}: video track has no frame size (corrupt?)")
-    native_fps = _parse_rate(stream.get("avg_frame_rate")) or _parse_rate(stream.get("r_frame_rate"))
+    native_fps = None
+    if fps is None or size is None:  # given both, the caller has probed it (a long video's chunks are not probed again)
+        stream = probe(path)["video"]
+        if stream is None:
+            raise MediaError(f"{path}: has no video track")
+        width, height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+        if width <= 0 or height <= 0:
+            raise MediaError(f"{path}: video track has no frame size (corrupt?)")
+        native_fps = _parse_rate(stream.get("avg_frame_rate")) or _parse_rate(stream.get("r_frame_rate"))
     out_fps = float(fps or native_fps or 25.0)
     filters = [f"fps={out_fps}"]
     if size is not None:

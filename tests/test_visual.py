@@ -60,7 +60,7 @@ def test_a_clicked_objects_timing_matches_its_own_sound(encoder):
         for j, truth in enumerate(boxes):
             mid = len(frames) // 2
             click = (mid / 10.0, (truth[mid, 0] + truth[mid, 2]) / 2, (truth[mid, 1] + truth[mid, 3]) / 2)
-            track = click_timing(encoder, (frames, 10.0), click, 0.25, 4.0)
+            track, _ = click_timing(encoder, (frames, 10.0), click, 0.25, 4.0)
             assert track.shape == (encoder.backend.model.config.sync_dim, 40)
             hits += int(sync_similarity([track.T], audio)[0].argmax() == j)
             total += 1

@@ -1,0 +1,104 @@
+"""What a click costs against a text prompt on a long video: the shipped example scene looped to
+``--minutes`` (as it is, 224 px at 10 fps, and re-encoded as a typical camera file, 1280x720 at
+30 fps), separated once by a text prompt and once by a click on its violin, each in a fresh process.
+Timing covers what ``soundsift separate`` does after loading the model: for the click, tracking the
+object through the whole video, cropping it and embedding its timing, then separating and writing the
+stems. Prints the time of each, their ratio (the target is at most 2x) and peak memory.
+
+    python -m recipes.separation.click_cost [--minutes 10] [--formats 224 720]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from soundsift.errors import SoundSiftError
+
+SCENE = Path(__file__).resolve().parents[2] / "examples" / "test" / "test-000003" / "scene.mp4"
+TEXT = "a violin"
+CLICK = (3.0, 170.0, 100.0)  # the violin, 3 s in (examples/manifest.jsonl's boxes, on the 224 px frames)
+FORMATS = {"224": None, "720": (1280, 720, 30)}
+
+
+def make_video(path: Path, seconds: float, form: tuple[int, int, int] | None) -> Path:
+    """The example scene looped to ``seconds``; ``form`` (width, height, fps): re-encoded at that size."""
+    cmd = ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(SCENE), "-t", f"{seconds:g}"]
+    if form is None:
+        cmd += ["-c", "copy"]
+    else:
+        w, h, fps = form
+        cmd += ["-vf", f"scale={w}:{h},fps={fps}", "-c:v", "libx264", "-preset", "veryfast", "-c:a", "copy"]
+    subprocess.run(cmd + [str(path)], check=True)
+    return path
+
+
+def child(path: str, prompt: str) -> dict:
+    from separation import Separator
+    from separation.prompts import build_prompts
+    from separation.stems import write_stems
+    from soundsift.io import AudioFile
+
+    sep = Separator.from_pretrained()
+    audio = AudioFile(path)
+    sep.separate(audio.read(0, 2 * audio.sample_rate), audio.sample_rate, text=TEXT)  # warm-up
+    from soundsift.io import probe
+
+    video = probe(path)["video"]
+    sx, sy = int(video["width"]) / 224, int(video["height"]) / 224  # the click where the violin is at this size
+    click = [(CLICK[0], CLICK[1] * sx, CLICK[2] * sy)] if prompt == "click" else None
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        prompts = build_prompts([TEXT] if click is None else None, None, click, [])
+        res = sep.separate_stream(audio, prompts=sep.prepare(prompts), video=path if click else None)
+        write_stems(Path(out) / "track", res)
+        elapsed = time.perf_counter() - start
+    return {"prompt": prompt, "seconds": audio.scan().frames / audio.sample_rate, "elapsed_s": elapsed,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "threads": torch.get_num_threads()}
+
+
+def run_case(path: Path, prompt: str) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "recipes.separation.click_cost", "--child", str(path), prompt],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SoundSiftError(f"click cost case {prompt} on {path.name} failed: {last}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=sorted(FORMATS))
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    print("| video | text prompt | click | click / text | peak memory (text, click) |")
+    print("| --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.formats:
+            form = FORMATS[name]
+            path = make_video(Path(tmp) / f"long-{name}.mp4", args.minutes * 60, form)
+            text, click = run_case(path, "text"), run_case(path, "click")
+            label = "224x224, 10 fps" if form is None else f"{form[0]}x{form[1]}, {form[2]} fps"
+            print(f"| {args.minutes:g} min, {label} | {text['elapsed_s']:.1f} s | {click['elapsed_s']:.1f} s | "
+                  f"{click['elapsed_s'] / text['elapsed_s']:.2f}x | {text['peak_rss_mb']:.0f} MB, "
+                  f"{click['peak_rss_mb']:.0f} MB |", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SoundSiftError as err:
+        sys.exit(str(err))
