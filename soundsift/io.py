@@ -409,13 +409,26 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
            "-vf", ",".join(filters), "-f", "rawvideo", "-pix_fmt", "rgb24"]
     if max_frames is not None:
         cmd += ["-frames:v", str(int(max_frames))]
-    proc = subprocess.run(cmd + ["-"], capture_output=True)
     frame_bytes = width * height * 3
-    if proc.returncode != 0 or len(proc.stdout) < frame_bytes:
+    # Read straight into one buffer that torch then uses as it is: the frames are copied once (to
+    # channels first), not four times as through communicate(), slicing and numpy.
+    with subprocess.Popen(cmd + ["-"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        if max_frames is not None:
+            buf, got = bytearray(frame_bytes * int(max_frames)), 0
+            view = memoryview(buf)
+            while got < len(buf) and (n := proc.stdout.readinto(view[got:])):
+                got += n
+            view.release()
+            proc.stdout.read()
+        else:
+            buf = bytearray(proc.stdout.read())
+            got = len(buf)
+        code = proc.wait()
+    if code != 0 or got < frame_bytes:
         raise MediaError(f"{path}: video track could not be decoded (corrupt or truncated)")
-    count = len(proc.stdout) // frame_bytes
-    frames = np.frombuffer(proc.stdout[: count * frame_bytes], dtype=np.uint8).reshape(count, height, width, 3)
-    frames = torch.from_numpy(frames.copy()).permute(0, 3, 1, 2).contiguous()
+    count = got // frame_bytes
+    frames = torch.frombuffer(buf, dtype=torch.uint8)[: count * frame_bytes].view(count, height, width, 3)
+    frames = frames.permute(0, 3, 1, 2).contiguous()
     timestamps = start + torch.arange(count, dtype=torch.float64) / out_fps
     return Video(frames=frames, timestamps=timestamps, fps=out_fps)
 
