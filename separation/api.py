@@ -342,7 +342,8 @@ class Separator:
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
-        variants = [Variant(i, gain=g) for i, g in enumerate(gains)]
+        biases = [self.net.config.click_presence_bias if p.kind == "click" else 0.0 for p in prompts]
+        variants = [Variant(i, gain=g, bias=b) for i, (g, b) in enumerate(zip(gains, biases))]
         visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
         scores = choices = None
         if candidates > 1 or judge is not None:
@@ -355,7 +356,7 @@ class Separator:
                 judge_queries = self.queries(audio, prompts, spans, video, click_query="vocabulary")
             queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
                                                               judge, segment, visual, judge_queries)
-            variants = [replace(v, gain=g) for v, g in zip(variants, gains)]
+            variants = [replace(v, gain=g, bias=b) for v, g, b in zip(variants, gains, biases)]
         segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],

@@ -49,12 +49,13 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
 @dataclass(frozen=True)
 class Variant:
     """One output made from one query's mask: ``mask ** mask_power`` times the presence gate at
-    ``sharpness`` (None: the net's own), times ``gain`` (0: a click on something that makes no sound).
-    The candidates of best-of-k are such variants."""
+    ``sharpness`` (None: the net's own) with its presence logit lowered by ``bias``, times ``gain``
+    (0: a click on something that makes no sound). The candidates of best-of-k are such variants."""
     query: int
     mask_power: float = 1.0
     sharpness: float | None = None
     gain: float = 1.0
+    bias: float = 0.0
 
 
 class SegmentStream:
@@ -81,6 +82,7 @@ class SegmentStream:
         sharp = [net.config.presence_sharpness if v.sharpness is None else v.sharpness for v in self.variants]
         self._sharpness = torch.tensor(sharp, device=self.device)
         self._gain = torch.tensor([v.gain for v in self.variants], device=self.device)
+        self._bias = torch.tensor([v.bias for v in self.variants], device=self.device)
         self.track = None if track is None else track.to(self.device)
         self.visual = None if visual is None else visual.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
@@ -110,7 +112,8 @@ class SegmentStream:
             if v.mask_power != 1.0:
                 masks[i] = masks[i] ** v.mask_power
         if logit is not None:
-            masks = masks * torch.sigmoid(self._sharpness * logit[self._index])[:, None, None]  # net.gate, per variant
+            gate = torch.sigmoid(self._sharpness * (logit[self._index] - self._bias))  # net.gate, per variant
+            masks = masks * gate[:, None, None]
             p = (torch.sigmoid(logit[self._index]) * self._gain).cpu()
             self.presence = p if self.presence is None else torch.maximum(self.presence, p)
         masks = masks * self._gain[:, None, None]

@@ -54,6 +54,10 @@ class SeparatorConfig(JsonConfig):
     # ``click_vocabulary``, as without timing), "video" (the box's own video embedding, as trained with it)
     # or "none" (timing alone).
     click_query: str = "vocabulary"
+    # A click's presence gate is sigmoid(presence_sharpness x (logit - this)): clicks on silent objects
+    # come out with presence logits near those of sounding ones, so their gate needs a higher bar
+    # (chosen on validation scenes by recipes/separation/click_gate.py). 0: as for other prompts.
+    click_presence_bias: float = 0.0
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

@@ -93,6 +93,13 @@ def test_a_click_reaches_the_separator_through_its_timing(encoder):
     seen = sep.separate(mix, 16000, video=video, click=click).targets[0]
     assert seen.shape == mix.shape and (seen - blind).abs().max() > 1e-4
     assert sep.timing_tracks(build_prompts("a violin", None, None, None), video, 4.0) is None
+    # A click's gate bar: the click comes out quieter as it rises; a text prompt beside it is not
+    # gated more (it may take back what the two shared)
+    both = sep.separate(mix, 16000, text="a violin", video=video, click=click)
+    net.config.click_presence_bias = 8.0
+    barred = sep.separate(mix, 16000, text="a violin", video=video, click=click)
+    assert barred.targets[1].abs().max() < 0.1 * both.targets[1].abs().max()
+    assert barred.targets[0].pow(2).sum() >= both.targets[0].pow(2).sum() - 1e-6
 
 
 @pytest.mark.slow  # over 8 s (draws a corpus, tracks every object): CI runs it (make test ALL=1)
