@@ -4,6 +4,7 @@ trained on: the clicked object's box, followed through a short window of frames 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -169,45 +170,41 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     def pictures(frames: torch.Tensor) -> np.ndarray:
         return frames.permute(0, 2, 3, 1).numpy()  # [n, H, W, 3] for OpenCV
 
-    # The chunks in the order they are tracked: the clicked one, those after it, those before it. The
-    # next is decoded (by ffmpeg, in a thread) while one is tracked, cropped and embedded.
+    # The clicked chunk first; then the chunks after it and those before it are tracked at once, in
+    # two threads (OpenCV and ffmpeg leave Python's lock), each decoding its next chunk while it tracks.
     a = max(index // chunk * chunk, lo)
     b = (index // chunk + 1) * chunk if hi is None else min((index // chunk + 1) * chunk, hi)
-    last = hi if hi is not None else (int(math.ceil(duration * DECODE_FPS)) + chunk if math.isfinite(duration) else None)
-    after = [(s, s + chunk if hi is None else min(s + chunk, hi)) for s in range(b, last, chunk)] if last else None
-    before = [(max(lo, e - chunk), e) for e in range(a, lo, -chunk)]
-    plan = [(a, b)] + (after if after is not None else []) + before
-    pool = ThreadPoolExecutor(1)
-    try:
-        pending = pool.submit(decode, *plan[0])
-        for k, (start, end) in enumerate(plan):
-            frames = pending.result()
-            if k + 1 < len(plan):
-                pending = pool.submit(decode, *plan[k + 1])
-            if k == 0:
-                if frames.shape[0] <= index - a:
-                    raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
-                rgb, i = pictures(frames), index - a
-                box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
-                forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
-                finish(a, frames, np.concatenate([follow(backward, rgb[:i][::-1])[::-1],
-                                                  np.asarray([box], np.float32), follow(forward, rgb[i + 1:])]))
-                ended = frames.shape[0] < b - a  # the picture ends in the clicked chunk
-            elif start >= b:  # after the click
-                if not ended and frames.shape[0]:
-                    finish(start, frames, follow(forward, pictures(frames)))
-                ended = ended or frames.shape[0] < end - start
-            else:
-                finish(start, frames, follow(backward, pictures(frames)[::-1])[::-1])
-        if after is None and not ended:  # no known duration: on to the picture's end, one chunk at a time
-            start = max(done) + len(done[max(done)])
-            while not ended:
-                frames = decode(start, start + chunk)
+    frames = decode(a, b)
+    if frames.shape[0] <= index - a:
+        raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
+    rgb, i = pictures(frames), index - a
+    box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
+    forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
+    finish(a, frames, np.concatenate([follow(backward, rgb[:i][::-1])[::-1], np.asarray([box], np.float32),
+                                      follow(forward, rgb[i + 1:])]))
+    ahead = frames.shape[0] == b - a  # the picture goes on past the clicked chunk
+    starts = itertools.takewhile(lambda s: hi is None or s < hi, itertools.count(b, chunk))
+    after = ((s, s + chunk if hi is None else min(s + chunk, hi)) for s in starts) if ahead else iter(())
+    before = ((max(lo, e - chunk), e) for e in range(a, lo, -chunk))
+
+    def run(chunks, tracker: BoxTracker, backwards: bool) -> None:
+        with ThreadPoolExecutor(1) as pool:
+            nxt = next(chunks, None)
+            pending = pool.submit(decode, *nxt) if nxt else None
+            while nxt is not None:
+                (first, end), frames = nxt, pending.result()
+                nxt = next(chunks, None)
+                pending = pool.submit(decode, *nxt) if nxt else None
                 if frames.shape[0]:
-                    finish(start, frames, follow(forward, pictures(frames)))
-                start, ended = start + frames.shape[0], frames.shape[0] < chunk
-    finally:
-        pool.shutdown(cancel_futures=True)
+                    rgb = pictures(frames)
+                    finish(first, frames, follow(tracker, rgb[::-1])[::-1] if backwards else follow(tracker, rgb))
+                if frames.shape[0] < end - first:  # the picture's end (only ever after the click)
+                    break
+
+    with ThreadPoolExecutor(2) as both:
+        parts = [both.submit(run, after, forward, False), both.submit(run, before, backward, True)]
+        for part in parts:
+            part.result()
     bar.close()
     first = min(done)
     boxes = np.concatenate([done[k] for k in sorted(done)]).astype(np.float32)

@@ -1,6 +1,7 @@
 """What a click costs against a text prompt on a long video: the shipped example scene looped to
 ``--minutes`` (as it is, 224 px at 10 fps, and re-encoded as a typical camera file, 1280x720 at
-30 fps), separated once by a text prompt and once by a click on its violin, each in a fresh process.
+30 fps), separated once by a text prompt and by a click on its violin 3 s in and halfway through,
+each in a fresh process.
 Timing covers what ``soundsift separate`` does after loading the model: for the click, tracking the
 object through the whole video, cropping it and embedding its timing, then separating and writing the
 stems. Prints the time of each, their ratio (the target is at most 2x) and peak memory.
@@ -26,6 +27,7 @@ from soundsift.errors import SoundSiftError
 SCENE = Path(__file__).resolve().parents[2] / "examples" / "test" / "test-000003" / "scene.mp4"
 TEXT = "a violin"
 CLICK = (3.0, 170.0, 100.0)  # the violin, 3 s in (examples/manifest.jsonl's boxes, on the 224 px frames)
+MIDDLE = 39 * 7.7  # 39 loops of the 7.7 s scene later: the same place, halfway through a 10-minute video
 FORMATS = {"224": None, "720": (1280, 720, 30)}
 
 
@@ -54,7 +56,8 @@ def child(path: str, prompt: str) -> dict:
 
     video = probe(path)["video"]
     sx, sy = int(video["width"]) / 224, int(video["height"]) / 224  # the click where the violin is at this size
-    click = [(CLICK[0], CLICK[1] * sx, CLICK[2] * sy)] if prompt == "click" else None
+    at = CLICK[0] + (MIDDLE if prompt == "click-middle" else 0.0)
+    click = [(at, CLICK[1] * sx, CLICK[2] * sy)] if prompt.startswith("click") else None
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         prompts = build_prompts([TEXT] if click is None else None, None, click, [])
@@ -84,16 +87,18 @@ def main(argv=None) -> None:
     if args.child:
         print(json.dumps(child(*args.child)))
         return
-    print("| video | text prompt | click | click / text | peak memory (text, click) |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| video | text prompt | click at 3 s | click / text | click halfway | click / text | peak memory (text, click) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.formats:
             form = FORMATS[name]
             path = make_video(Path(tmp) / f"long-{name}.mp4", args.minutes * 60, form)
             text, click = run_case(path, "text"), run_case(path, "click")
+            middle = run_case(path, "click-middle") if args.minutes * 60 > MIDDLE + CLICK[0] else None
             label = "224x224, 10 fps" if form is None else f"{form[0]}x{form[1]}, {form[2]} fps"
+            mid = (f"{middle['elapsed_s']:.1f} s | {middle['elapsed_s'] / text['elapsed_s']:.2f}x" if middle else "– | –")
             print(f"| {args.minutes:g} min, {label} | {text['elapsed_s']:.1f} s | {click['elapsed_s']:.1f} s | "
-                  f"{click['elapsed_s'] / text['elapsed_s']:.2f}x | {text['peak_rss_mb']:.0f} MB, "
+                  f"{click['elapsed_s'] / text['elapsed_s']:.2f}x | {mid} | {text['peak_rss_mb']:.0f} MB, "
                   f"{click['peak_rss_mb']:.0f} MB |", flush=True)
 
 
