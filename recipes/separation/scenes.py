@@ -23,6 +23,7 @@ from recipes.separation.click_bench import click_at
 from recipes.separation.data import SeparationExamples, _crop_around, _read, caption_bank
 from separation.click import click_window
 from separation.visual import object_track
+from soundsift.io import atomic_path
 from soundsift.timeline import FRAME_SECONDS
 
 QUERY_PROBS = (0.5, 0.25, 0.25)  # the click box's video embedding, a caption, no query (timing alone)
@@ -65,7 +66,8 @@ def build_scene_banks(encoder, root: Path, splits=("train", "val"), progress: bo
                 out[f"{kind}{i}"]["video"] = e
         banks[row["id"]] = out
     cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(banks, cache)
+    with atomic_path(cache, overwrite=True) as tmp:  # a run killed while saving leaves no half-written cache
+        torch.save(banks, tmp)
     return banks
 
 
