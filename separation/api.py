@@ -46,7 +46,7 @@ class Separator:
         self.encoder = encoder
         self.name = name
         self.sample_rate = net.config.sample_rate
-        self._timing_cache: dict = {}  # the last few clicks' timing tracks (_click_timing)
+        self._timing_cache: dict = {}  # the last few clicks' timing and tracks (_tracked_click)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
@@ -182,13 +182,10 @@ class Separator:
         cfg = self.net.config
         if not cfg.visual_dim or not any(p.kind == "click" for p in prompts):
             return None
-        tracks = [self._click_timing(video, p.value, seconds, progress) if p.kind == "click" else None
+        tracks = [self._tracked_click(video, p.value, seconds, progress)[0] if p.kind == "click" else None
                   for p in prompts]
         shape = next(t for t in tracks if t is not None).shape
         return torch.stack([torch.zeros(shape) if t is None else t for t in tracks])
-
-    def _click_timing(self, video, click, seconds: float, progress: bool) -> torch.Tensor:
-        return self._tracked_click(video, click, seconds, progress)[0]
 
     def click_track(self, video, click, seconds: float, progress: bool = False):
         """The clicked object's box through a video file (:class:`separation.click.ClickTrack`), the

@@ -134,9 +134,10 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     """Follow the clicked object through the whole video (or ``around`` seconds either side of the
     click), forwards and backwards from the click, decoding one chunk of ``chunk_seconds`` at a time
     (a long video is never held whole; chunks lie on a fixed grid from the video's start, the clicked
-    one first, then those after it, then those before). ``each(first_frame, frames, boxes)``, if given,
-    sees every chunk once as it is tracked (frames uint8 [n, 3, H, W], their boxes [n, 4]), so a
-    caller that needs the pictures too decodes the video once. ``ClickTrack.boxes`` start at the first
+    one first, then those after it and those before it at once, in two threads).
+    ``each(first_frame, frames, boxes)``, if given, sees every chunk once as it is tracked (frames uint8
+    [n, 3, H, W], their boxes [n, 4]; called from either thread), so a caller that needs the pictures
+    too decodes the video once. ``ClickTrack.boxes`` start at the first
     tracked frame: ``index`` is the clicked frame's place among them."""
     from soundsift.errors import MediaError
     from soundsift.io import load_video

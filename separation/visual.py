@@ -4,8 +4,9 @@ picture's sequence correlate with its sound's. The separator reads that sequence
 track beside the mixture, so a click says *when* its object sounds whatever the object looks like.
 
 The crop keeps one size over the track (the largest box side, plus a margin; over each 30 s chunk of
-a long video file) and only moves with the box's centre: an object that swells as it gets louder then fills more of its crop, the
-cue the sync tower reads (a crop fitted to each frame's box would normalise it away)."""
+a long video file) and only moves with the box's centre: an object that swells as it gets louder then
+fills more of its crop, the cue the sync tower reads (a crop fitted to each frame's box would
+normalise it away)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 CROP_MARGIN = 0.3  # the crop's side is (1 + margin) x the largest box side over the track
+CROP_BATCH = 100   # frames cropped at a time: in float they take 16x their own memory
 
 
 def crop_side(boxes: np.ndarray, margin: float = CROP_MARGIN) -> float:
@@ -48,11 +50,11 @@ def object_crops(frames: torch.Tensor, boxes: np.ndarray, out: int = 64, side: f
 
 
 def object_track(encoder, frames: torch.Tensor, fps: float, boxes: np.ndarray, side: float | None = None) -> torch.Tensor:
-    """The object's sync sequence [T', d] at the encoder's video rate (cropped 100 frames at a time:
-    the frames in float would take 16x their own memory)."""
+    """The object's sync sequence [T', d] at the encoder's video rate (cropped ``CROP_BATCH`` frames at
+    a time, embedded in one pass)."""
     side = crop_side(boxes) if side is None else side
-    boxes = np.asarray(boxes)
-    crops = [object_crops(frames[a: a + 100], boxes[a: a + 100], side=side) for a in range(0, frames.shape[0], 100)]
+    boxes, n = np.asarray(boxes), CROP_BATCH
+    crops = [object_crops(frames[a: a + n], boxes[a: a + n], side=side) for a in range(0, frames.shape[0], n)]
     return encoder.sync_video(torch.cat(crops), fps)[0]
 
 
