@@ -176,3 +176,25 @@ def test_the_judge_recipe_builds_its_corpus_trains_and_exports(tiny_corpus, tmp_
     net = JudgeNet.from_pretrained(tmp_path / "judge")
     assert torch.allclose(net.feature_mean, features.mean(0), atol=1e-4)  # standardised by its training corpus
     assert net.config.lineage["stage"] == "tiny" and net.scores(features).shape == (len(meta), 4)
+
+
+def test_the_ranking_loss_prefers_the_better_candidate_of_a_group_only():
+    from recipes.judge.module import GroupBatches, rank_loss
+
+    si_sdr = torch.tensor([10.0, 2.0, 9.5, float("nan"), 0.0])
+    groups = torch.tensor([0, 0, 0, 0, 1])
+    right = rank_loss(torch.tensor([3.0, -3.0, 2.8, 0.0, 9.0]), si_sdr, groups, 1.0)
+    wrong = rank_loss(torch.tensor([-3.0, 3.0, -2.8, 0.0, 9.0]), si_sdr, groups, 1.0)
+    assert right < 0.05 < 2.0 < wrong
+    # pairs within the margin, across groups or without an SI-SDR add nothing
+    assert float(rank_loss(torch.tensor([0.0, 5.0]), torch.tensor([10.0, 9.5]), torch.tensor([0, 0]), 1.0)) == 0
+    assert float(rank_loss(torch.tensor([0.0, 5.0]), torch.tensor([10.0, 0.0]), torch.tensor([0, 1]), 1.0)) == 0
+
+    groups = torch.tensor([2, 0, 1, 0, 2, 1, 1, 3, 3, 0])
+    sampler = GroupBatches(groups, batch_size=5)
+    batches = list(sampler)
+    seen = [i for b in batches for i in b]
+    assert sorted(seen) == list(range(len(groups)))  # every row once per epoch
+    for b in batches:  # whole groups only
+        assert all((groups == g).sum() == sum(int(groups[i]) == g for i in b) for g in {int(groups[i]) for i in b})
+    assert any(list(sampler) != batches for _ in range(5))  # reshuffled each epoch

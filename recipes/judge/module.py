@@ -1,5 +1,6 @@
 """LightningModule and DataModule for the judge: features of corpus separations -> their reference
-measures (recipes/judge/data.py), binary cross-entropy on each of the four scores."""
+measures (recipes/judge/data.py), binary cross-entropy on each of the four scores, and optionally a
+ranking loss between candidates of one mixture and prompt (best-of-k chooses among those)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,38 @@ from judge.modeling import JudgeNet
 from recipes.common import adamw_one_cycle
 
 
-def _load_all(folders) -> tuple[torch.Tensor, torch.Tensor]:
+def _load_all(folders) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(features, references, group) of corpora joined; a group is one prompt on one mixture of one
+    corpus (a corpus named twice is weighted twice, its groups kept apart)."""
     from recipes.judge.data import load
 
-    parts = [load(f)[:2] for f in ([folders] if isinstance(folders, str) else folders)]
-    return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    feats, refs, groups, names = [], [], [], {}
+    for n, folder in enumerate([folders] if isinstance(folders, str) else folders):
+        f, r, meta = load(folder)
+        feats.append(f)
+        refs.append(r)
+        groups.append(torch.tensor([names.setdefault((n, m["id"], m["prompt"]), len(names)) for m in meta]))
+    return torch.cat(feats), torch.cat(refs), torch.cat(groups)
+
+
+class GroupBatches(torch.utils.data.Sampler):
+    """Batches of whole groups, shuffled every epoch: a ranking loss needs a group's candidates together."""
+
+    def __init__(self, groups: torch.Tensor, batch_size: int, seed: int = 0):
+        order = torch.argsort(groups, stable=True)
+        counts = torch.bincount(groups).tolist()
+        self.members = [m for m in torch.split(order, counts) if len(m)]
+        self.per_batch = max(1, round(batch_size * len(self.members) / len(groups)))
+        self.seed, self.epoch = seed, 0
+
+    def __len__(self) -> int:
+        return len(self.members) // self.per_batch
+
+    def __iter__(self):
+        perm = torch.randperm(len(self.members), generator=torch.Generator().manual_seed(self.seed + self.epoch))
+        self.epoch += 1
+        for b in range(len(self)):
+            yield torch.cat([self.members[i] for i in perm[b * self.per_batch: (b + 1) * self.per_batch]]).tolist()
 
 
 class JudgeDataModule(L.LightningDataModule):
@@ -31,21 +59,33 @@ class JudgeDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         h = self.hparams
-        self.train_features, train_refs = _load_all(h.train)
-        val_features, val_refs = _load_all(h.val)
-        self.train_set = TensorDataset(self.train_features, train_refs)
-        self.val_set = TensorDataset(val_features, val_refs)
+        self.train_features, train_refs, self.train_groups = _load_all(h.train)
+        val_features, val_refs, val_groups = _load_all(h.val)
+        self.train_set = TensorDataset(self.train_features, train_refs, self.train_groups)
+        self.val_set = TensorDataset(val_features, val_refs, val_groups)
 
     def train_dataloader(self):
-        return DataLoader(self.train_set, batch_size=self.hparams.batch_size, shuffle=True, drop_last=True,
+        return DataLoader(self.train_set, batch_sampler=GroupBatches(self.train_groups, self.hparams.batch_size),
                           num_workers=self.hparams.num_workers)
 
     def val_dataloader(self):
         return DataLoader(self.val_set, batch_size=4096, num_workers=self.hparams.num_workers)
 
 
+def rank_loss(logit: torch.Tensor, si_sdr: torch.Tensor, groups: torch.Tensor, margin_db: float) -> torch.Tensor:
+    """Logistic loss on every pair of one group whose true SI-SDR differ by more than ``margin_db``:
+    the better one should score higher (absent targets have no SI-SDR and are left out)."""
+    better = (groups[:, None] == groups[None]) & (si_sdr[:, None] > si_sdr[None] + margin_db)
+    if not better.any():
+        return logit.sum() * 0
+    return F.softplus(logit[None] - logit[:, None])[better].mean()
+
+
 class JudgeModule(L.LightningModule):
-    def __init__(self, config: dict | None = None, lr: float = 2e-3, weight_decay: float = 1e-4):
+    def __init__(self, config: dict | None = None, lr: float = 2e-3, weight_decay: float = 1e-4,
+                 rank_weight: float = 0.0, rank_margin_db: float = 1.0):
+        """``rank_weight``: weight of the pairwise loss ranking overall by true SI-SDR between candidates
+        of one group that differ by more than ``rank_margin_db``."""
         super().__init__()
         self.save_hyperparameters()
         cfg = JudgeConfig()
@@ -64,8 +104,13 @@ class JudgeModule(L.LightningModule):
                                      f"{len(self.net.config.features)}: rebuild it with recipes.judge.data")
             self.net.set_normalization(data.train_features)  # saved with the weights
 
-    def loss(self, features, refs) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(self.net(features), refs[:, : len(SCORES)])
+    def loss(self, features, refs, groups) -> torch.Tensor:
+        logits = self.net(features)
+        loss = F.binary_cross_entropy_with_logits(logits, refs[:, : len(SCORES)])
+        if self.hparams.rank_weight > 0:
+            loss = loss + self.hparams.rank_weight * rank_loss(logits[:, 0], refs[:, 4], groups,
+                                                               self.hparams.rank_margin_db)
+        return loss
 
     def training_step(self, batch, batch_idx):
         loss = self.loss(*batch)
@@ -73,8 +118,8 @@ class JudgeModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        features, refs = batch
-        self.log("val/loss", self.loss(features, refs), prog_bar=True)
+        features, refs, groups = batch
+        self.log("val/loss", self.loss(features, refs, groups), prog_bar=True)
         self._val.append((self.net.scores(features), refs))
 
     def on_validation_epoch_end(self):
