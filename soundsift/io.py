@@ -425,6 +425,8 @@ def load_video(path: str | os.PathLike, fps: float | None = None, size: int | tu
             got = len(buf)
         code = proc.wait()
     if code != 0 or got < frame_bytes:
+        if fps is not None and size is not None and probe(path)["video"] is None:  # probing was skipped above
+            raise MediaError(f"{path}: has no video track")
         raise MediaError(f"{path}: video track could not be decoded (corrupt or truncated)")
     count = got // frame_bytes
     frames = torch.frombuffer(buf, dtype=torch.uint8)[: count * frame_bytes].view(count, height, width, 3)

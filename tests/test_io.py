@@ -72,6 +72,17 @@ def test_video_without_audio_track_is_refused(tmp_path):
         load_audio(path)
 
 
+def test_load_video_names_what_is_wrong_even_when_the_caller_skipped_probing(tmp_path):
+    # fps and size given: load_video does not probe first (a long video's chunks), so a bad file is only
+    # found when ffmpeg fails; the error must still say why.
+    audio_only = save_audio(tmp_path / "speech.wav", tone(), 16000)
+    for kwargs in ({}, {"fps": 5, "size": 32}):
+        with pytest.raises(MediaError, match="has no video track"):
+            load_video(audio_only, **kwargs)
+        with pytest.raises(MediaError, match="no such file"):
+            load_video(tmp_path / "nope.mp4", **kwargs)
+
+
 def test_missing_empty_and_non_media(tmp_path):
     with pytest.raises(MediaError, match="no such file"):
         load_audio(tmp_path / "nope.wav")
