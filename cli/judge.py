@@ -38,7 +38,8 @@ def _judge(args: argparse.Namespace) -> None:
     else:
         for key in ("overall", "recall", "precision", "faithfulness"):
             print(f"{key:<13} {d[key]:.3f}")
-        print(f"{'failed':<13} {'yes' if d['failed'] else 'no'} (overall below {j.net.config.failed_threshold:.2f})")
+        verdict = "yes" if d["failed"] else "no"
+        print(f"{'failed':<13} {verdict} (a failure is overall below {j.net.config.failed_threshold:.2f})")
 
 
 def _eval(args: argparse.Namespace) -> None:

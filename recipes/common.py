@@ -47,12 +47,20 @@ class SaveLastAtEnd(L.Callback):
         trainer.save_checkpoint(str(Path(self.dirpath) / "last.ckpt"))
 
 
+def warmup_share(total: int) -> float:
+    """5 % of the steps, but at least 2 on short runs: torch's OneCycleLR divides by zero when the
+    warm-up ends at step 0 (5 % of 20 steps, tiny.yaml's run) and misbehaves when it ends before it."""
+    if 0.05 * total >= 2:
+        return 0.05
+    return 2 / total if total > 3 else 0.3
+
+
 def adamw_one_cycle(module: L.LightningModule, params) -> tuple[list, list]:
     """AdamW with a one-cycle schedule over the whole run (5 % warm-up), stepped per batch."""
     h = module.hparams
     opt = torch.optim.AdamW(params, lr=h.lr, weight_decay=h.weight_decay)
     total = max(module.trainer.estimated_stepping_batches, 1)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, total_steps=total, pct_start=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=h.lr, total_steps=total, pct_start=warmup_share(total))
     return [opt], [{"scheduler": sched, "interval": "step"}]
 
 

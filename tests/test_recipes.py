@@ -476,3 +476,22 @@ def test_real_stage_joins_corpora_holds_renders_only_and_keeps_the_sync_towers_a
     assert not torch.allclose(before.embed_audio(wave, 16000), after.embed_audio(wave, 16000))  # the audio tower learnt
     assert torch.equal(before.sync_audio(wave, 16000), after.sync_audio(wave, 16000))  # the sync tower hears as before
     assert torch.equal(before.embed_text(["a violin"]), after.embed_text(["a violin"]))
+
+
+@pytest.mark.parametrize("total", [1, 2, 3, 4, 19, 20, 21, 39, 40, 2000])
+def test_one_cycle_schedule_builds_and_warms_up_for_any_run_length(total):
+    from recipes.common import warmup_share
+
+    # 5 % of 20 steps ends the warm-up at step 0, where torch's OneCycleLR divides by zero (tiny.yaml)
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=total, pct_start=warmup_share(total))
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(total - 1):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert all(0 < lr <= 1e-3 + 1e-12 for lr in lrs)
+    if total >= 4:
+        peak = int(np.argmax(lrs))
+        assert 1 <= peak <= max(2, round(0.05 * total)) and lrs[-1] < lrs[peak] / 100
+    assert warmup_share(2000) == 0.05  # the shipped runs' schedules are unchanged
