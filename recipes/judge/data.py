@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
-from recipes.separation.evaluate import absent_classes, class_similarity
+from recipes.separation.evaluate import absent_classes, class_similarity, targets_by_label
 from separation.apply import SegmentStream, Variant
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
@@ -112,11 +112,7 @@ def build(separator, root: str | Path, split: str, out: str | Path, limit: int |
     if not rows:
         raise SoundSiftError(f"{root}: no rows in split {split!r}")
     out.mkdir(parents=True, exist_ok=True)
-    by_label = {}
-    for r in read_manifest(root, split):
-        for s in r["sources"]:
-            if s["target"]:
-                by_label.setdefault(s["label"], []).append((r["id"], s))
+    by_label = targets_by_label(read_manifest(root, split))
     class_sim = class_similarity(separator.encoder)
     chunks = [rows[i: i + CHUNK] for i in range(0, len(rows), CHUNK)]
     with tqdm(total=len(rows), desc=f"judge corpus {split}", unit="mix", disable=not progress) as bar:

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from recipes.separation.evaluate import targets_by_label
 from soundsift.io import load_audio
 from soundsift.metrics import si_sdr
 
@@ -31,12 +32,8 @@ def evaluate(root: str | Path, split: str, limit: int | None = None) -> dict:
     root, sep = Path(root), Separator.from_pretrained()
     captions = F.normalize(sep.encoder.embed_text([BY_LABEL[label].captions[0] for label in TARGET_LABELS]), dim=-1)
     rows = read_manifest(root, split)[:limit]
-    by_label = defaultdict(list)
-    for row in rows:
-        for s in row["sources"]:
-            if s["target"]:
-                by_label[s["label"]].append((row["id"], s))
-    rng = np.random.default_rng(0)  # the example of each target drawn as soundsift eval separation draws it
+    by_label = targets_by_label(rows)
+    rng = np.random.default_rng(0)  # examples drawn as eval separation draws them (its draws also pick absent classes)
     gains, text, nearest = defaultdict(list), [], []
     for row in rows:
         mix, rate = load_audio(root / row["mixture"])

@@ -37,6 +37,16 @@ def class_similarity(encoder) -> np.ndarray:
     return (class_text @ class_text.T).numpy()
 
 
+def targets_by_label(rows: list[dict]) -> dict[str, list[tuple[str, dict]]]:
+    """Each class's target sources in ``rows``, as (mixture id, source): where audio examples are drawn."""
+    by_label = defaultdict(list)
+    for row in rows:
+        for s in row["sources"]:
+            if s["target"]:
+                by_label[s["label"]].append((row["id"], s))
+    return by_label
+
+
 def absent_classes(present: list[dict], class_sim: np.ndarray, rng) -> tuple[str, str | None]:
     """(a random class missing from the mixture, the missing class nearest a present one or None)."""
     missing = [c for c in TARGET_LABELS if c not in {s["label"] for s in present}]
@@ -54,11 +64,7 @@ def evaluate(separator, root: str | Path, split: str = "test", limit: int | None
     rows = read_manifest(root, split)[:limit]
     if not rows:
         raise SoundSiftError(f"{root}: no rows in split {split!r}")
-    by_label = defaultdict(list)
-    for row in rows:
-        for s in row["sources"]:
-            if s["target"]:
-                by_label[s["label"]].append((row["id"], s))
+    by_label = targets_by_label(rows)
     rng = np.random.default_rng(0)
     records, absent, similar, silent, shown = [], [], [], [], []
     class_sim = class_similarity(separator.encoder)

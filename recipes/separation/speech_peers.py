@@ -102,6 +102,11 @@ def mixtures(root: Path, split: str, count: int, seed: int = 0):
         yield x.astype(np.float32), v.astype(np.float32), "male" if "male speech" == s["label"] else "female"
 
 
+def _separate(sep, x: np.ndarray, prompt: str) -> np.ndarray:
+    """SoundSift's target of a 16 kHz mono clip for a text prompt."""
+    return sep.separate(torch.from_numpy(np.ascontiguousarray(x))[None], RATE, text=prompt).targets[0][0].numpy()
+
+
 def evaluate(root: str | Path, split: str = "test", count: int = 60) -> dict:
     from separation import Separator
 
@@ -113,10 +118,9 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60) -> dict:
         mix = clean + noise
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
         outputs = {"noisy input": mix, "clean speech": clean,
-                   "SoundSift": sep.separate(torch.from_numpy(mix)[None], RATE, text=prompts[sex]).targets[0][0].numpy(),
-                   "DeepFilterNet3": deepfilternet3(mix), "NSNet2": nsnet2(mix)}
-        outputs["DeepFilterNet3, then SoundSift"] = sep.separate(
-            torch.from_numpy(np.ascontiguousarray(outputs["DeepFilterNet3"]))[None], RATE, text=prompts[sex]).targets[0][0].numpy()
+                   "SoundSift": _separate(sep, mix, prompts[sex]), "DeepFilterNet3": deepfilternet3(mix),
+                   "NSNet2": nsnet2(mix)}
+        outputs["DeepFilterNet3, then SoundSift"] = _separate(sep, outputs["DeepFilterNet3"], prompts[sex])
         for name, y in outputs.items():
             rows[name]["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
             for k, v in dnsmos(y).items():
@@ -127,30 +131,31 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60) -> dict:
 
 def corpus_mixtures(root: str | Path, split: str = "test", count: int = 50) -> dict:
     """SI-SDRi of the first speech target of the split's first ``count`` mixtures holding one."""
+    from recipes.data.build import read_manifest
     from separation import Separator
     from soundsift.io import load_audio
 
     root, sep = Path(root), Separator.from_pretrained()
     prompts = {"male speech": "a man speaking", "female speech": "a woman speaking"}
-    rows = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
-    out = {"with another speaker": {}, "without": {}}
-    for row in rows:
+    out, done = {"with another speaker": {}, "without": {}}, 0
+    for row in read_manifest(root, split):
         speech = [s for s in row["sources"] if s["target"] and s["label"] in prompts]
-        if row["split"] != split or not speech:
+        if not speech:
             continue
         target = speech[0]
-        mix = load_audio(root / row["mixture"])[0]
-        ref = load_audio(root / target["path"])[0][0]
-        enhanced = torch.from_numpy(np.ascontiguousarray(deepfilternet3(mix[0].numpy())))[None]
+        mix = load_audio(root / row["mixture"], sample_rate=RATE, mono=True)[0][0].numpy()
+        ref = load_audio(root / target["path"], sample_rate=RATE, mono=True)[0][0]
+        enhanced = deepfilternet3(mix)
         prompt = prompts[target["label"]]
-        outputs = {"SoundSift": sep.separate(mix, RATE, text=prompt).targets[0][0], "DeepFilterNet3": enhanced[0],
-                   "DeepFilterNet3, then SoundSift": sep.separate(enhanced, RATE, text=prompt).targets[0][0]}
+        outputs = {"SoundSift": _separate(sep, mix, prompt), "DeepFilterNet3": enhanced,
+                   "DeepFilterNet3, then SoundSift": _separate(sep, enhanced, prompt)}
         other = any(s is not target and "speech" in s["label"] for s in row["sources"])
         group = out["with another speaker" if other else "without"]
-        base = float(si_sdr(mix[0], ref))
+        base = float(si_sdr(torch.from_numpy(mix), ref))
         for name, y in outputs.items():
-            group.setdefault(name, []).append(float(si_sdr(y, ref)) - base)
-        if sum(len(next(iter(g.values()), [])) for g in out.values()) >= count:
+            group.setdefault(name, []).append(float(si_sdr(torch.from_numpy(y), ref)) - base)
+        done += 1
+        if done >= count:
             break
     return {group: {name: {"si_sdri": float(np.median(v)), "count": len(v)} for name, v in g.items()}
             for group, g in out.items()}
