@@ -103,8 +103,8 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
 
 def click_masks(sep, video: str, prompts, names: list[str], seconds: float, progress: bool = False) -> dict:
     """``<stem>.track.json`` (the clicked object's box per frame) and ``<stem>.mask.mkv`` (the box as a
-    lossless mask video) for each click stem: the track through the whole video that the separation
-    read (tracked again only for a separator that reads no track)."""
+    lossless mask video) for each click stem: the track that the separation read (its config's
+    ``click_timing_seconds`` either side of the click; tracked again only for a separator that reads no track)."""
     files = {}
     for prompt, name in zip(prompts, names):  # the stems come in the prompts' order
         if prompt.kind == "click":
@@ -171,7 +171,7 @@ def add_commands(sub) -> None:
     s.add_argument("--judge", default=None, help="judge folder (default: the shipped one)")
     s.add_argument("--save-mask", action="store_true",
                    help="for each click, write the clicked object's box per frame (<stem>.track.json) and "
-                        "mask video (<stem>.mask.mkv), tracked through the whole video")
+                        "mask video (<stem>.mask.mkv), as far as the separation tracked it (30 s either side of the click)")
     s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

@@ -203,12 +203,14 @@ class Separator:
         else:  # frames in memory: the same tensor object, unchanged
             frames = torch.as_tensor(video[0])
             source = (id(video[0]), tuple(frames.shape), float(video[1]), int(frames.view(-1)[:: 9973].sum()))
-        key = (source, tuple(map(float, click)), self.net.config.click_box_fraction, round(seconds, 3))
+        cfg = self.net.config
+        key = (source, tuple(map(float, click)), cfg.click_box_fraction, cfg.click_timing_seconds, round(seconds, 3))
         cache = self._timing_cache
         if key not in cache:
             if len(cache) >= 8:
                 cache.pop(next(iter(cache)))
-            cache[key] = click_timing(self.encoder, video, click, self.net.config.click_box_fraction, seconds, progress)
+            cache[key] = click_timing(self.encoder, video, click, cfg.click_box_fraction, seconds, progress,
+                                      around=cfg.click_timing_seconds)
         return cache[key]
 
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,

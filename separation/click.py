@@ -120,10 +120,13 @@ class ClickTrack:
                 "frame_size": list(self.input_size), "boxes": np.round(self.input_boxes(), 1).tolist()}
 
     def write_mask(self, path: str | os.PathLike, overwrite: bool = False) -> None:
-        """A lossless grey video at the decoded size and rate: 255 inside the box, 0 outside."""
+        """A lossless grey video at the decoded size and rate: 255 inside the box, 0 outside; it starts
+        with the video (all black before the first tracked frame) and ends with the last tracked frame."""
         from soundsift.io import open_mask_writer
 
         with open_mask_writer(path, self.size, self.fps, overwrite=overwrite) as write:
+            for first in range(0, self.first_frame, 100):
+                write(np.zeros((min(100, self.first_frame - first), *self.size), np.uint8))
             for first in range(0, len(self.boxes), 100):
                 write((box_masks(self.boxes[first: first + 100], *self.size) * 255).to(torch.uint8).numpy())
 
@@ -181,8 +184,9 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     rgb, i = pictures(frames), index - a
     box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
     forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
-    finish(a, frames, np.concatenate([follow(backward, rgb[:i][::-1])[::-1], np.asarray([box], np.float32),
-                                      follow(forward, rgb[i + 1:])]))
+    with ThreadPoolExecutor(2) as both:  # backwards and forwards from the click at once
+        back, ahead_boxes = both.submit(follow, backward, rgb[:i][::-1]), both.submit(follow, forward, rgb[i + 1:])
+        finish(a, frames, np.concatenate([back.result()[::-1], np.asarray([box], np.float32), ahead_boxes.result()]))
     ahead = frames.shape[0] == b - a  # the picture goes on past the clicked chunk
     starts = itertools.takewhile(lambda s: hi is None or s < hi, itertools.count(b, chunk))
     after = ((s, s + chunk if hi is None else min(s + chunk, hi)) for s in starts) if ahead else iter(())

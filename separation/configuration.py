@@ -50,6 +50,11 @@ class SeparatorConfig(JsonConfig):
     # crop (separation/visual.py), this many values a frame; 0: clicks are read through the vocabulary only.
     visual_dim: int = 0
     visual_film: bool = False  # the timing also modulates every block frame by frame (FiLM), not only the input
+    # A click's object is tracked and its timing read only this many seconds either side of the click
+    # (the rest of the input reads no timing), so a click on a long video costs about what one on a short
+    # clip does, and a box tracker's drift far from the click is not read (docs/SEPARATION.md, "Cost");
+    # None: through the whole video.
+    click_timing_seconds: float | None = 30.0
     # What a click's query is when the net reads timing: "vocabulary" (the box read through
     # ``click_vocabulary``, as without timing), "video" (the box's own video embedding, as trained with it)
     # or "none" (timing alone).

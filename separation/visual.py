@@ -58,25 +58,39 @@ def object_track(encoder, frames: torch.Tensor, fps: float, boxes: np.ndarray, s
     return encoder.sync_video(torch.cat(crops), fps)[0]
 
 
-def _fit(track: torch.Tensor, frames: int) -> torch.Tensor:
-    """[T, d] -> [d, frames]: cut, or held at its last frame where the picture ends before the sound."""
-    idx = torch.arange(frames).clamp(max=len(track) - 1)
-    return track[idx].T.contiguous()
+def _place(track: torch.Tensor, first: int, frames: int, window: tuple[int, int] | None = None) -> torch.Tensor:
+    """[T, d] covering output frames [first, first + T) -> [d, frames]: held at its first or last frame
+    where the picture starts later or ends sooner than the sound; outside ``window`` (output frames
+    [a, b)), the track's mean: after the net centres each segment (SeparatorNet.visual_frames) a segment
+    that lies wholly outside reads no timing at all, as a prompt without a click."""
+    idx = torch.arange(frames)
+    out = track[(idx - first).clamp(0, len(track) - 1)]
+    if window is not None:
+        outside = (idx < window[0]) | (idx >= window[1])
+        out[outside] = track.mean(0)
+    return out.T.contiguous()
 
 
-def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False):
+def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False,
+                 around: float | None = None):
     """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate],
     and its track (a :class:`separation.click.ClickTrack` for a file, None for frames in memory): the
     object outlined at the click, tracked forwards and backwards through the video
     (:mod:`separation.track`), cropped and run through the sync tower. ``video``: a file (decoded once,
     a chunk at a time; each chunk is cropped at its own size, so an object that comes nearer late in a
-    long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps)."""
+    long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps).
+    ``around``: only this many seconds either side of the click are tracked and read (the rest of the
+    sequence carries no timing), so a click's cost does not grow with the video's length."""
     from separation.click import DECODE_FPS, track_click_file
     from separation.prompts import is_path
     from separation.track import object_box, track_frames
 
     rate = encoder.backend.video_fps
     frames_out = max(1, int(round(seconds * rate)))
+    window = None
+    if around is not None:
+        c = int(round(click[0] * rate))
+        window = (max(c - int(round(around * rate)), 0), c + int(round(around * rate)) + 1)
     if is_path(video):
         parts = {}
         with ThreadPoolExecutor(1) as pool:  # a chunk is cropped and embedded while the next is tracked
@@ -84,11 +98,16 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
             def crop(first: int, frames: torch.Tensor, boxes: np.ndarray) -> None:
                 parts[first] = pool.submit(object_track, encoder, frames, DECODE_FPS, boxes)
 
-            track = track_click_file(video, click, box_fraction, progress=progress, each=crop)
+            track = track_click_file(video, click, box_fraction, around=around, progress=progress, each=crop)
             sequence = torch.cat([parts[k].result() for k in sorted(parts)])
-        return _fit(sequence, frames_out), track
+        return _place(sequence, int(round(track.first_frame / DECODE_FPS * rate)), frames_out, window), track
     frames, fps = torch.as_tensor(video[0]), float(video[1])
     t, x, y = click
     index = min(max(int(round(t * fps)), 0), frames.shape[0] - 1)
-    box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
-    return _fit(object_track(encoder, frames, fps, track_frames(frames, index, box)), frames_out), None
+    lo, hi = 0, frames.shape[0]
+    if around is not None:
+        lo, hi = max(index - int(round(around * fps)), 0), min(index + int(round(around * fps)) + 1, hi)
+    frames = frames[lo:hi]
+    box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction)
+    sequence = object_track(encoder, frames, fps, track_frames(frames, index - lo, box))
+    return _place(sequence, int(round(lo / fps * rate)), frames_out, window), None

@@ -125,3 +125,33 @@ def test_click_cost_bench_times_a_click_and_a_text_prompt_on_a_looped_scene():
     text, click = float(cells[1].rstrip(" s")), float(cells[2].rstrip(" s"))
     assert text > 0 and float(cells[3].rstrip("x")) > 1  # a click does a text prompt's work and tracks too
     assert cells[4] == "–"  # 15 s: no halfway click 5 minutes in
+
+
+@pytest.mark.slow  # tracks a looped scene three times
+def test_click_long_bench_reads_timing_near_the_click_only_when_windowed():
+    """The benchmark behind the timing window: the looped scene, a click tracked through the whole video
+    and one read 5 s either side, each row with its time and the violin's SI-SDRi near and far."""
+    proc = subprocess.run([sys.executable, "-m", "recipes.separation.click_long", "--minutes", "0.75",
+                           "--windows", "none", "5"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in proc.stdout.splitlines()
+            if line.startswith("| whole") or line.startswith("| ±")]
+    assert [r[0] for r in rows] == ["whole video", "whole video", "±5 s", "±5 s"]
+    for r in rows:
+        assert float(r[2].rstrip(" s")) > 0 and float(r[4]) > 3  # the violin is found, near the click at least
+
+
+def test_a_mask_video_of_a_windowed_track_starts_with_the_video(tmp_path):
+    """A track that starts later than the video (a click read only around it) is written black before
+    its first frame, so frame i of the mask is frame i of the video."""
+    from separation.click import ClickTrack
+
+    boxes = np.tile(np.array([[10, 20, 30, 40]], np.float32), (4, 1))
+    track = ClickTrack(10.0, (48, 64), (96, 128), 1, boxes, first_frame=3)
+    track.write_mask(tmp_path / "m.mkv")
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "m.mkv", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                         capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 48, 64)
+    assert len(frames) == 7 and frames[:3].max() == 0
+    assert frames[3:, 22:38, 12:28].min() == 255 and frames[3:, :18].max() == 0
+    assert track.record()["first_frame"] == 3 and track.box_at(0.1) is None and track.box_at(0.5) is not None

@@ -1,6 +1,8 @@
 """A click's timing (separation/visual.py): the object's crops, its sync sequence, the separator's
 timing input and the click examples it learns from."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -65,6 +67,39 @@ def test_a_clicked_objects_timing_matches_its_own_sound(encoder):
             hits += int(sync_similarity([track.T], audio)[0].argmax() == j)
             total += 1
     assert hits >= total - 1, (hits, total)
+
+
+def test_a_click_reads_timing_only_around_the_click(encoder):
+    """``around``: the object is tracked and its timing read that far either side of the click only;
+    elsewhere the sequence is flat, which a segment of the net reads as no timing at all."""
+    rng = np.random.default_rng(3)
+    frames, boxes = pulsing_scene(rng, 2, 8.0)
+    mid = len(frames) // 2
+    click = (mid / 10.0, float(boxes[0][mid, [0, 2]].mean()), float(boxes[0][mid, [1, 3]].mean()))
+    whole, _ = click_timing(encoder, (frames, 10.0), click, 0.25, 8.0)
+    near, _ = click_timing(encoder, (frames, 10.0), click, 0.25, 8.0, around=1.0)
+    assert near.shape == whole.shape == (encoder.backend.model.config.sync_dim, 80)
+    inside, outside = near[:, mid - 10: mid + 11], torch.cat([near[:, : mid - 10], near[:, mid + 11:]], dim=1)
+    assert outside.std(dim=1).max() < 1e-5 and torch.allclose(outside[:, 0], inside.mean(1), atol=1e-5)
+    assert inside.std(dim=1).mean() > 0.1 * whole.std(dim=1).mean()  # the timing is there near the click
+    # the net reads a segment wholly outside the window as a click without timing
+    cfg = SeparatorConfig.tiny()
+    cfg.visual_dim = near.shape[0]
+    net = SeparatorNet(cfg).eval()
+    torch.nn.init.normal_(net.visual.weight)
+    mix, query = torch.randn(1, 32000), torch.randn(1, 64)
+    with torch.no_grad():
+        assert torch.allclose(net(mix, query, visual=outside[None, :, :20]), net(mix, query), atol=1e-5)
+        assert (net(mix, query, visual=inside[None]) - net(mix, query)).abs().max() > 1e-3
+
+
+def test_a_click_on_a_file_is_tracked_only_around_it(encoder):
+    from separation.visual import click_timing as timing
+
+    scene = Path(__file__).resolve().parents[1] / "examples" / "test" / "test-000003" / "scene.mp4"
+    seq, track = timing(encoder, str(scene), (4.0, 170.0, 100.0), 0.25, 7.7, around=1.0)
+    assert seq.shape[-1] == 77 and track.first_frame == 30 and len(track.boxes) == 21 and track.index == 10
+    assert seq[:, :25].std(dim=1).max() < 1e-5 and seq[:, 55:].std(dim=1).max() < 1e-5
 
 
 def test_a_click_reaches_the_separator_through_its_timing(encoder):

@@ -10,7 +10,8 @@ Several ``--data`` give one table each (e.g. the same test mixtures drawn in eac
 ``soundsift data scenes``); their scenes' silent distractors are clicked too.
 
 A variant sets the separator config's ``click_track``, ``click_window_seconds``,
-``click_box_fraction`` and ``click_query`` (``track``, ``window``, ``box``, ``query``) for that run;
+``click_box_fraction``, ``click_query`` and ``click_timing_seconds`` (``track``, ``window``, ``box``,
+``query``, ``timing``: seconds either side of the click, ``none`` for the whole video) for that run;
 the shipped values are the first row. ``--per-class`` adds the shipped variant's click SI-SDRi per
 class (held-out classes among them)."""
 
@@ -32,7 +33,8 @@ from recipes.data.build import read_manifest
 
 KEYS = {"track": ("click_track", lambda v: v.lower() in ("1", "true", "yes")),
         "window": ("click_window_seconds", float), "box": ("click_box_fraction", float),
-        "query": ("click_query", str)}
+        "query": ("click_query", str),
+        "timing": ("click_timing_seconds", lambda v: None if v.lower() == "none" else float(v))}
 
 
 def parse_variant(text: str) -> dict:
