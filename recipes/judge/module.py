@@ -72,10 +72,11 @@ class JudgeDataModule(L.LightningDataModule):
         return DataLoader(self.val_set, batch_size=4096, num_workers=self.hparams.num_workers)
 
 
-def rank_loss(logit: torch.Tensor, si_sdr: torch.Tensor, groups: torch.Tensor, margin_db: float) -> torch.Tensor:
-    """Logistic loss on every pair of one group whose true SI-SDR differ by more than ``margin_db``:
-    the better one should score higher (absent targets have no SI-SDR and are left out)."""
-    better = (groups[:, None] == groups[None]) & (si_sdr[:, None] > si_sdr[None] + margin_db)
+def rank_loss(logit: torch.Tensor, truth: torch.Tensor, groups: torch.Tensor, margin: float) -> torch.Tensor:
+    """Logistic loss on every pair of one group whose true measure (SI-SDR, or a reference score)
+    differs by more than ``margin``: the better one should score higher (NaN, as absent targets'
+    SI-SDR, is left out)."""
+    better = (groups[:, None] == groups[None]) & (truth[:, None] > truth[None] + margin)
     if not better.any():
         return logit.sum() * 0
     return F.softplus(logit[None] - logit[:, None])[better].mean()
@@ -83,9 +84,11 @@ def rank_loss(logit: torch.Tensor, si_sdr: torch.Tensor, groups: torch.Tensor, m
 
 class JudgeModule(L.LightningModule):
     def __init__(self, config: dict | None = None, lr: float = 2e-3, weight_decay: float = 1e-4,
-                 rank_weight: float = 0.0, rank_margin_db: float = 1.0):
+                 rank_weight: float = 0.0, rank_margin_db: float = 1.0, rank_scores_margin: float = 0.0):
         """``rank_weight``: weight of the pairwise loss ranking overall by true SI-SDR between candidates
-        of one group that differ by more than ``rank_margin_db``."""
+        of one group that differ by more than ``rank_margin_db``; ``rank_scores_margin`` > 0: recall,
+        precision and faithfulness are ranked too (same weight), each by its own reference, between
+        candidates whose references differ by more than this."""
         super().__init__()
         self.save_hyperparameters()
         cfg = JudgeConfig()
@@ -110,6 +113,10 @@ class JudgeModule(L.LightningModule):
         if self.hparams.rank_weight > 0:
             loss = loss + self.hparams.rank_weight * rank_loss(logits[:, 0], refs[:, 4], groups,
                                                                self.hparams.rank_margin_db)
+            if self.hparams.rank_scores_margin > 0:
+                for i in range(1, len(SCORES)):
+                    loss = loss + self.hparams.rank_weight * rank_loss(logits[:, i], refs[:, i], groups,
+                                                                       self.hparams.rank_scores_margin)
         return loss
 
     def training_step(self, batch, batch_idx):

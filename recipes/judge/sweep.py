@@ -43,7 +43,8 @@ def train(variant: dict, val: list[str], seed: int):
     L.seed_everything(seed, workers=True)
     data = JudgeDataModule(train=variant["train"], val=val)
     model = JudgeModule(config=variant.get("config"), rank_weight=variant.get("rank_weight", 0.0),
-                        rank_margin_db=variant.get("rank_margin_db", 1.0))
+                        rank_margin_db=variant.get("rank_margin_db", 1.0),
+                        rank_scores_margin=variant.get("rank_scores_margin", 0.0))
     trainer = L.Trainer(max_epochs=60, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, num_sanity_val_steps=0, check_val_every_n_epoch=1000)
     trainer.fit(model, data)
