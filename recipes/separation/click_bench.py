@@ -55,6 +55,21 @@ def click_at(boxes, n_frames: int, fps: float):
     return (f / fps, (x0 + x1) / 2, (y0 + y1) / 2)
 
 
+def scene_clicks(root: Path, split: str, limit: int | None = None, progress: bool = True, desc: str | None = None):
+    """Per scene of a split that has a video: (mixture [C, T], rate, (frames, fps), sounding, distractors):
+    ``sounding`` [(source row, its sound [C, T], click)] for every drawn target, ``distractors`` the
+    clicks on its silent distractors; every click at the box centre halfway through (:func:`click_at`)."""
+    rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
+    for row in tqdm(rows, desc=desc or f"scenes of {root}", disable=not progress):
+        mix, rate = load_audio(root / row["mixture"])
+        video = load_video(root / row["video"])
+        n = video.frames.shape[0]
+        sounding = [(s, load_audio(root / s["path"])[0], click_at(s["boxes"], n, video.fps))
+                    for s in row["sources"] if s["target"] and s["boxes"] is not None]
+        distractors = [click_at(b, n, video.fps) for b in row.get("distractors") or []]
+        yield mix, rate, (video.frames, video.fps), sounding, distractors
+
+
 def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None) -> dict:
     """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description,
     the answer's level (dB re its input) to a click on the object with its source taken out, and to a
@@ -63,20 +78,12 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
     vocab = shipped.click_vocabulary
     texts = sep.vocabulary_embeddings() if vocab else None
     labels = taxonomy.TARGET_LABELS if len(vocab) == len(taxonomy.TARGET_LABELS) else None
-    rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
     out = {i: {"click": [], "silent": [], "class": [], "distractor": [], "label": []} for i in range(len(variants))}
-    text_gain = []
-    for row in tqdm(rows, desc=f"scenes of {root}"):
-        mix, rate = load_audio(root / row["mixture"])
-        video = load_video(root / row["video"])
-        scene = (video.frames, video.fps)
-        n = video.frames.shape[0]
-        for s in row["sources"]:
-            if not s["target"] or s["boxes"] is None:
-                continue
-            target, _ = load_audio(root / s["path"])
+    text_gain, scenes = [], 0
+    for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit):
+        scenes += 1
+        for s, target, click in sounding:
             base = float(si_sdr(mix[0], target[0]))
-            click = click_at(s["boxes"], n, video.fps)
             est = sep.separate(mix, rate, text=s["captions"][0]).targets[0]
             text_gain.append(float(si_sdr(est[0], target[0])) - base)
             rest = mix - target
@@ -92,14 +99,13 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                     out[i]["class"].append(labels[int((query @ texts.T).argmax())] == s["label"])
                 answer = sep.separate(rest, rate, video=scene, click=click).targets[0]
                 out[i]["silent"].append(level_db(answer) - level_db(rest))
-        for boxes in row.get("distractors") or []:
-            click = click_at(boxes, n, video.fps)
+        for click in distractors:
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
                 answer = sep.separate(mix, rate, video=scene, click=click).targets[0]
                 out[i]["distractor"].append(level_db(answer) - level_db(mix))
         sep.net.config = shipped
-    return {"scenes": len(rows), "text": text_gain, "variants": out}
+    return {"scenes": scenes, "text": text_gain, "variants": out}
 
 
 def _p90(values) -> str:

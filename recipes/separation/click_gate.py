@@ -21,15 +21,13 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from recipes.common import run_tool, update_config
 from recipes.data.build import read_manifest
 from recipes.separation.calibrate import _logit, _sigmoid
-from recipes.separation.click_bench import click_at
+from recipes.separation.click_bench import scene_clicks
 from separation.configuration import SeparatorConfig
 from soundsift.errors import SoundSiftError
-from soundsift.io import load_audio, load_video
 from soundsift.metrics import level_db
 
 BIASES = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5)
@@ -44,20 +42,11 @@ def click_levels(separator, roots: list[Path], split: str, limit: int | None, pr
     separator.net.config.click_presence_bias = 0.0
     out = []
     for root in roots:
-        rows = [r for r in read_manifest(root, split) if r.get("video")][:limit]
-        if not rows:
+        if not any(r.get("video") for r in read_manifest(root, split)):
             raise SoundSiftError(f"{root}: no scenes in split {split!r}")
-        for row in tqdm(rows, desc=f"clicking {root.name}", disable=not progress):
-            mix, rate = load_audio(root / row["mixture"])
-            video = load_video(root / row["video"])
-            scene, n = (video.frames, video.fps), video.frames.shape[0]
-            cases = []
-            for s in row["sources"]:
-                if s["target"] and s["boxes"] is not None:
-                    target, _ = load_audio(root / s["path"])
-                    click = click_at(s["boxes"], n, video.fps)
-                    cases += [("sounding", mix, click), ("removed", mix - target, click)]
-            cases += [("distractor", mix, click_at(b, n, video.fps)) for b in row.get("distractors") or []]
+        for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):
+            cases = [c for _, target, click in sounding for c in (("sounding", mix, click), ("removed", mix - target, click))]
+            cases += [("distractor", mix, click) for click in distractors]
             for kind, wave, click in cases:
                 res = separator.separate(wave, rate, video=scene, click=click)
                 out.append({"corpus": root.name, "kind": kind, "presence": float(res.presence[0]),
