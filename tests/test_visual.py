@@ -173,3 +173,24 @@ def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, 
     assert len(both) == 1 + len(clicks) and both[0]["visual"].abs().max() == 0
     batch = collate([both[0], both[1]])
     assert batch["visual"].shape == (2, d, 30)
+
+
+def test_scene_clicks_click_every_drawn_object_and_distractor(tiny_corpus, tmp_path):
+    """The click benchmarks' loop: each scene's drawn targets, clicked inside their own box halfway
+    through, with their own sound, and its silent distractors."""
+    from recipes.data.build import read_manifest
+    from recipes.data.restyle import restyle
+    from recipes.separation.click_bench import scene_clicks
+
+    out = restyle(tiny_corpus, tmp_path / "emoji", "emoji", splits=("val",), workers=1, progress=False).parent
+    rows = [r for r in read_manifest(out, "val") if r.get("video")]
+    seen = list(scene_clicks(out, "val", progress=False))
+    assert len(seen) == len(rows) > 0
+    for row, (mix, rate, (frames, fps), sounding, distractors) in zip(rows, seen):
+        drawn = [s for s in row["sources"] if s["target"] and s["boxes"] is not None]
+        assert [s["label"] for s, _, _ in sounding] == [s["label"] for s in drawn]
+        assert len(distractors) == len(row.get("distractors") or [])
+        for s, sound, (t, x, y) in sounding:
+            x0, y0, x1, y1 = s["boxes"][int(round(t * fps))]
+            assert x0 <= x <= x1 and y0 <= y <= y1 and 0 < t < frames.shape[0] / fps
+            assert sound.shape == mix.shape and rate == 16000
