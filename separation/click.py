@@ -93,6 +93,13 @@ def click_window_from_file(path: str | os.PathLike, click, window_seconds: float
     return video.frames, video.fps, box_masks(boxes, *size)
 
 
+def frame_window(index: int, around: float, fps: float) -> tuple[int, int]:
+    """Frames [lo, hi) within ``around`` seconds either side of frame ``index`` at ``fps`` (hi may lie
+    past the last frame)."""
+    reach = int(round(around * fps))
+    return max(index - reach, 0), index + reach + 1
+
+
 @dataclass
 class ClickTrack:
     """The clicked object's box on every frame of a video, decoded at ``fps`` and ``size`` (H, W)."""
@@ -151,8 +158,7 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     index = int(round(t * DECODE_FPS))
     if math.isfinite(duration):
         index = min(index, max(int(math.ceil(duration * DECODE_FPS)) - 1, 0))
-    reach = int(round(around * DECODE_FPS)) if around is not None else None
-    lo, hi = (max(index - reach, 0), index + reach + 1) if reach is not None else (0, None)  # frames [lo, hi)
+    lo, hi = frame_window(index, around, DECODE_FPS) if around is not None else (0, None)
     total = (hi - lo) if hi is not None else (int(duration * DECODE_FPS) if math.isfinite(duration) else None)
     bar = tqdm(total=total, desc="tracking the click", unit="frame", disable=not progress, leave=False)
     done: dict[int, np.ndarray] = {}

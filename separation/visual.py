@@ -81,16 +81,13 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps).
     ``around``: only this many seconds either side of the click are tracked and read (the rest of the
     sequence carries no timing), so a click's cost does not grow with the video's length."""
-    from separation.click import DECODE_FPS, track_click_file
+    from separation.click import DECODE_FPS, frame_window, track_click_file
     from separation.prompts import is_path
     from separation.track import object_box, track_frames
 
     rate = encoder.backend.video_fps
     frames_out = max(1, int(round(seconds * rate)))
-    window = None
-    if around is not None:
-        c = int(round(click[0] * rate))
-        window = (max(c - int(round(around * rate)), 0), c + int(round(around * rate)) + 1)
+    window = frame_window(int(round(click[0] * rate)), around, rate) if around is not None else None
     if is_path(video):
         parts = {}
         with ThreadPoolExecutor(1) as pool:  # a chunk is cropped and embedded while the next is tracked
@@ -104,9 +101,7 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     frames, fps = torch.as_tensor(video[0]), float(video[1])
     t, x, y = click
     index = min(max(int(round(t * fps)), 0), frames.shape[0] - 1)
-    lo, hi = 0, frames.shape[0]
-    if around is not None:
-        lo, hi = max(index - int(round(around * fps)), 0), min(index + int(round(around * fps)) + 1, hi)
+    lo, hi = frame_window(index, around, fps) if around is not None else (0, None)
     frames = frames[lo:hi]
     box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction)
     sequence = object_track(encoder, frames, fps, track_frames(frames, index - lo, box))

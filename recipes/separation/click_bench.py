@@ -31,10 +31,14 @@ from soundsift.io import load_audio, load_video
 from soundsift.metrics import level_db, si_sdr
 from recipes.data.build import read_manifest
 
+def timing_seconds(text: str) -> float | None:
+    """A ``click_timing_seconds`` as written on a command line: seconds, or ``none`` (the whole video)."""
+    return None if text.lower() == "none" else float(text)
+
+
 KEYS = {"track": ("click_track", lambda v: v.lower() in ("1", "true", "yes")),
         "window": ("click_window_seconds", float), "box": ("click_box_fraction", float),
-        "query": ("click_query", str),
-        "timing": ("click_timing_seconds", lambda v: None if v.lower() == "none" else float(v))}
+        "query": ("click_query", str), "timing": ("click_timing_seconds", timing_seconds)}
 
 
 def parse_variant(text: str) -> dict:

@@ -49,6 +49,7 @@ def make_video(path: Path, seconds: float, form: tuple[int, int, int] | None) ->
 def child(path: str, prompt: str, timing: str | None = None) -> dict:
     import dataclasses
 
+    from recipes.separation.click_bench import timing_seconds
     from separation import Separator
     from separation.prompts import build_prompts
     from separation.stems import write_stems
@@ -56,8 +57,7 @@ def child(path: str, prompt: str, timing: str | None = None) -> dict:
 
     sep = Separator.from_pretrained()
     if timing is not None:
-        sep.net.config = dataclasses.replace(sep.net.config,
-                                             click_timing_seconds=None if timing == "none" else float(timing))
+        sep.net.config = dataclasses.replace(sep.net.config, click_timing_seconds=timing_seconds(timing))
     audio = AudioFile(path)
     sep.separate(audio.read(0, 2 * audio.sample_rate), audio.sample_rate, text=TEXT)  # warm-up
     from soundsift.io import probe

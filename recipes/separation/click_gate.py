@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from recipes.common import run_tool, update_config
-from recipes.data.build import read_manifest
 from recipes.separation.calibrate import _logit, _sigmoid
 from recipes.separation.click_bench import scene_clicks
 from separation.configuration import SeparatorConfig
@@ -42,15 +41,17 @@ def click_levels(separator, roots: list[Path], split: str, limit: int | None, pr
     separator.net.config.click_presence_bias = 0.0
     out = []
     for root in roots:
-        if not any(r.get("video") for r in read_manifest(root, split)):
-            raise SoundSiftError(f"{root}: no scenes in split {split!r}")
+        scenes = 0
         for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):
+            scenes += 1
             cases = [c for _, target, click in sounding for c in (("sounding", mix, click), ("removed", mix - target, click))]
             cases += [("distractor", mix, click) for click in distractors]
             for kind, wave, click in cases:
                 res = separator.separate(wave, rate, video=scene, click=click)
                 out.append({"corpus": root.name, "kind": kind, "presence": float(res.presence[0]),
                             "level_db": level_db(res.targets[0]) - level_db(wave)})
+        if not scenes:
+            raise SoundSiftError(f"{root}: no scenes in split {split!r}")
     return out
 
 

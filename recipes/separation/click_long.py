@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recipes.separation.click_bench import timing_seconds
+from recipes.separation.click_cost import CLICK, SCENE, TEXT  # the same scene, prompt and click
 from soundsift.io import load_audio
 from soundsift.metrics import si_sdr
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test" / "test-000003"
-TEXT = "a violin"
-CLICK = (3.0, 170.0, 100.0)  # the violin, 3 s in (examples/manifest.jsonl's boxes)
+EXAMPLE = SCENE.parent
 LOOP_FRAMES, FPS = 77, 10    # the scene's picture: 7.7 s; its sound (7.68 s) is padded to match
 NEAR = 30.0
 
@@ -74,7 +74,7 @@ def main(argv=None) -> None:
         print("| --- | --- | --- | --- | --- | --- | --- |")
         loop_t = np.arange(mix.shape[-1] // n) * n / rate + n / rate / 2
         for w in args.windows:
-            around = None if w == "none" else float(w)
+            around = timing_seconds(w)
             sep.net.config = dataclasses.replace(shipped, click_timing_seconds=around)
             for at in (CLICK[0], middle):
                 click = (at, CLICK[1], CLICK[2])
