@@ -495,3 +495,23 @@ def test_one_cycle_schedule_builds_and_warms_up_for_any_run_length(total):
         peak = int(np.argmax(lrs))
         assert 1 <= peak <= max(2, round(0.05 * total)) and lrs[-1] < lrs[peak] / 100
     assert warmup_share(2000) == 0.05  # the shipped runs' schedules are unchanged
+
+
+def test_blend_mixes_shared_weights_and_keeps_those_only_the_second_has(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from recipes.separation.blend import blend
+    from separation.configuration import SeparatorConfig
+    from soundsift.errors import SoundSiftError
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder, tensors in ((a, {"trunk": torch.zeros(3)}), (b, {"trunk": torch.ones(3), "visual": torch.full((2,), 5.0)})):
+        folder.mkdir()
+        save_file(tensors, str(folder / "model.safetensors"))
+        SeparatorConfig().save(folder)
+    out = load_file(str(blend(a, b, 0.25, tmp_path / "out") / "model.safetensors"))
+    assert torch.allclose(out["trunk"], torch.full((3,), 0.25))
+    assert torch.equal(out["visual"], torch.full((2,), 5.0))
+    assert SeparatorConfig.load(tmp_path / "out").lineage["blend"]["kept_from_to"] == ["visual"]
+    with pytest.raises(SoundSiftError, match="not the same network"):
+        blend(b, a, 0.5, tmp_path / "bad")  # the first may not hold weights the second lacks

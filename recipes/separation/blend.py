@@ -20,19 +20,21 @@ from soundsift.errors import SoundSiftError
 
 
 def blend(a: str | Path, b: str | Path, weight: float, out: str | Path) -> Path:
+    """Weights B added (a path A lacks, e.g. stage 9's visual path) are kept as they are in B."""
     first, second = load_file(str(Path(a) / "model.safetensors")), load_file(str(Path(b) / "model.safetensors"))
-    if first.keys() != second.keys() or any(first[k].shape != second[k].shape for k in first):
+    if not first.keys() <= second.keys() or any(first[k].shape != second[k].shape for k in first):
         raise SoundSiftError(f"{a} and {b} are not the same network: they cannot be blended")
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     mixed = {k: ((1 - weight) * first[k].float() + weight * second[k].float()).to(second[k].dtype).contiguous()
-             for k in second}
+             if k in first else second[k] for k in second}
     save_file(mixed, str(out / "model.safetensors"), metadata={"format": "pt"})
     config = SeparatorConfig.load(b)
     config.lineage = {**config.lineage, "blend": {"weight": weight, "from": str(a), "from_weights": weights_digest(a),
-                                                  "to": str(b), "to_weights": weights_digest(b)}}
+                                                  "to": str(b), "to_weights": weights_digest(b),
+                                                  "kept_from_to": sorted(second.keys() - first.keys())}}
     config.save(out)
     return out
 
