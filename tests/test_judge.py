@@ -198,3 +198,32 @@ def test_the_ranking_loss_prefers_the_better_candidate_of_a_group_only():
     for b in batches:  # whole groups only
         assert all((groups == g).sum() == sum(int(groups[i]) == g for i in b) for g in {int(groups[i]) for i in b})
     assert any(list(sampler) != batches for _ in range(5))  # reshuffled each epoch
+
+
+def test_the_presence_probe_silences_what_looks_absent_and_counts_its_cost(tmp_path, capsys):
+    import json
+
+    from safetensors.torch import save_file
+
+    from recipes.judge.data import REFERENCES
+    from recipes.judge.presence import main
+
+    rng = torch.Generator().manual_seed(0)
+    n = 40  # mixtures: one present target and one absent prompt each
+    present = torch.cat([torch.ones(n), torch.zeros(n)])
+    features = torch.randn(2 * n, 39, generator=rng) * 0.1
+    features[:, 0] += 2 * present  # one feature tells them apart
+    refs = torch.zeros(2 * n, len(REFERENCES))
+    refs[:, REFERENCES.index("level")] = torch.where(present > 0, torch.tensor(-3.0), torch.tensor(-10.0))  # absent leaks
+    refs[:, REFERENCES.index("si_sdr")] = 8.0
+    meta = [{"id": f"m{i % n}", "kind": "separator" if i < n else "absent_separator", "prompt": "p", "n": 2,
+             "mix_si_sdr": 0.0 if i < n else None} for i in range(2 * n)]
+    (tmp_path / "c").mkdir()
+    save_file({"features": features, "references": refs}, str(tmp_path / "c" / "chunk-0000.safetensors"),
+              metadata={"meta": json.dumps(meta)})
+    corpus = str(tmp_path / "c")
+    main(["--train", corpus, "--val", corpus, "--test", corpus, "--budget", "0.0"])
+    out = capsys.readouterr().out
+    assert "ROC AUC present vs absent 1.000" in out
+    assert "above -25 dB 100% -> 0%" in out and "present silenced 0.0%" in out  # leaks shut, nothing lost
+    assert "SI-SDRi median 8.00 -> 8.00 dB" in out
