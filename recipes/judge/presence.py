@@ -1,7 +1,7 @@
 """Could the judge's features tell an absent prompt from a present one better than the separator's
 own presence gate? Probe on the judge corpora (recipes/judge/data.py): the separator's plain output
-for a present target (kind ``separator``, label 1) against its output for an absent class (random or
-confusable, label 0). A logistic regression on the 39 features is fitted on the training corpora; the
+for a present target (kind ``separator``, label 1) against its output for a random absent class
+(``absent_separator``, label 0). A logistic regression on the 39 features is fitted on the training corpora; the
 silencing bar is the highest that silences at most ``--budget`` of present separations on validation
 (the real-only corpus: it guides every choice); each test corpus then prints how often absent outputs
 stay above -25 dB and their p90, before and after, and what the bar costs the present targets
@@ -26,19 +26,18 @@ from recipes.judge.data import REFERENCES, load
 
 # Only "absent_separator" is the output for the caption its features were taken against (the corpus
 # scores "absent_confusable", made by another class's caption, against the absent caption too).
-ABSENT = ("absent_separator",)
+ABSENT = "absent_separator"
 SILENCED = -120.0  # dB re the mixture: what a silenced output counts as
 FAILED = -60.0  # dB SI-SDRi counted for a silenced present target
 
 
 def plain_outputs(folder: str) -> dict:
-    """Features, present label, output level (dB re mixture), SI-SDRi and absent kind of the plain outputs."""
+    """Features, present label, output level (dB re mixture) and SI-SDRi of the plain outputs."""
     feats, refs, meta = load(folder)
-    keep = [i for i, m in enumerate(meta) if m["kind"] in ("separator", *ABSENT)]
+    keep = [i for i, m in enumerate(meta) if m["kind"] in ("separator", ABSENT)]
     level, si_sdr = refs[:, REFERENCES.index("level")].numpy(), refs[:, REFERENCES.index("si_sdr")].numpy()
     return {"x": feats[keep].numpy().astype(np.float64),
             "present": np.array([meta[i]["kind"] == "separator" for i in keep]),
-            "kind": np.array([meta[i]["kind"] for i in keep]),
             "level": level[keep],
             "si_sdri": np.array([si_sdr[i] - meta[i]["mix_si_sdr"] if meta[i]["mix_si_sdr"] is not None
                                  else np.nan for i in keep])}
@@ -49,20 +48,15 @@ def _concat(parts: list[dict]) -> dict:
 
 
 def report(name: str, d: dict, p_present: np.ndarray, bar: float) -> str:
-    shut = p_present < bar
-    rows = []
-    for kind in ABSENT:
-        a = d["kind"] == kind
-        before, after = d["level"][a], np.where(shut[a], SILENCED, d["level"][a])
-        rows.append(f"{kind}: above -25 dB {np.mean(before > -25):.0%} -> {np.mean(after > -25):.0%}, "
-                    f"p90 {np.percentile(before, 90):.1f} -> {np.percentile(after, 90):.1f} dB")
-    pres = d["present"]
+    shut, pres = p_present < bar, d["present"]
+    before, after = d["level"][~pres], np.where(shut[~pres], SILENCED, d["level"][~pres])
     si, si_gated = d["si_sdri"][pres], np.where(shut[pres], FAILED, d["si_sdri"][pres])
     auc = roc_auc_score(d["present"], p_present)
     level_auc = roc_auc_score(d["present"], d["level"])
     return (f"{name}: ROC AUC present vs absent {auc:.3f} (output level alone {level_auc:.3f}); present silenced "
             f"{shut[pres].mean():.1%}, SI-SDRi median {np.median(si):.2f} -> {np.median(si_gated):.2f} dB; "
-            + "; ".join(rows))
+            f"{ABSENT}: above -25 dB {np.mean(before > -25):.0%} -> {np.mean(after > -25):.0%}, "
+            f"p90 {np.percentile(before, 90):.1f} -> {np.percentile(after, 90):.1f} dB")
 
 
 def main(argv=None) -> None:

@@ -85,8 +85,10 @@ def table(present_p: np.ndarray, absent: np.ndarray) -> dict[float, dict]:
 def presence_auc(present_p: np.ndarray, absent: np.ndarray) -> float:
     """Chance that a present target gets a higher presence than an absent prompt (ROC AUC): how well
     the gate tells them apart, whatever its threshold or sharpness."""
-    pa = absent[:, 0]
-    return float((present_p[:, None] > pa[None, :]).mean() + 0.5 * (present_p[:, None] == pa[None, :]).mean())
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.r_[np.ones(len(present_p)), np.zeros(len(absent))]
+    return float(roc_auc_score(labels, np.r_[present_p, absent[:, 0]]))
 
 
 def choose(rows: dict[float, dict]) -> float:
