@@ -80,7 +80,7 @@ def update_config(config_cls, model: str | Path, out: str | Path, force: bool = 
     config's path."""
     import shutil
 
-    from soundsift.outputs import FolderLock, commit_folder, stage_folder
+    from soundsift.outputs import written_folder
 
     model, out = Path(model), Path(out)
     if model.resolve() == out.resolve():
@@ -90,16 +90,11 @@ def update_config(config_cls, model: str | Path, out: str | Path, force: bool = 
         setattr(config, key, value)
     config.lineage = {**config.lineage, "calibrated_from": str(model),
                       "calibrated": sorted(set(config.lineage.get("calibrated", [])) | set(fields) - {"text_anchors"})}
-    with FolderLock(out):
-        staged = stage_folder(out)
-        try:
-            for item in model.iterdir():
-                if item.is_file() and item.name != "config.json":
-                    shutil.copy2(item, staged / item.name)
-            config.save(staged)
-            commit_folder(staged, out, force)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
+    with written_folder(out, force) as staged:
+        for item in model.iterdir():
+            if item.is_file() and item.name != "config.json":
+                shutil.copy2(item, staged / item.name)
+        config.save(staged)
     return out / "config.json"
 
 

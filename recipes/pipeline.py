@@ -131,21 +131,16 @@ class Pipeline:
                    "--split", t.get("split", "val")], stage["name"])
 
     def _publish(self, stage: dict) -> None:
-        from soundsift.outputs import FolderLock, commit_folder, stage_folder
+        from soundsift.outputs import written_folder
 
         src, dst = self._path(stage["publish"]["from"]), Path(stage["publish"]["to"])
         dst = dst if dst.is_absolute() else self.workdir / dst
         if not (src / "config.json").is_file():
             raise SoundSiftError(f"{src}: nothing to publish (no config.json)")
-        with FolderLock(dst):
-            staged = stage_folder(dst)
-            try:
-                for item in src.iterdir():
-                    if item.is_file():
-                        shutil.copy2(item, staged / item.name)
-                commit_folder(staged, dst, force=True)
-            finally:
-                shutil.rmtree(staged, ignore_errors=True)
+        with written_folder(dst, force=True) as staged:
+            for item in src.iterdir():
+                if item.is_file():
+                    shutil.copy2(item, staged / item.name)
         print(f"  published {src} -> {dst}", flush=True)
 
     # --- driver -------------------------------------------------------------------------------

@@ -145,3 +145,16 @@ def commit_folder(staged: Path, path: str | os.PathLike, force: bool) -> Path:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+@contextlib.contextmanager
+def written_folder(path: str | os.PathLike, force: bool = False):
+    """Lock ``path`` and yield a staging folder to write its files into; when the block ends without
+    an error it is committed as ``path`` (:func:`commit_folder`), otherwise removed."""
+    with FolderLock(path):
+        staged = stage_folder(path)
+        try:
+            yield staged
+            commit_folder(staged, path, force)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)

@@ -515,3 +515,9 @@ def test_blend_mixes_shared_weights_and_keeps_those_only_the_second_has(tmp_path
     assert SeparatorConfig.load(tmp_path / "out").lineage["blend"]["kept_from_to"] == ["visual"]
     with pytest.raises(SoundSiftError, match="not the same network"):
         blend(b, a, 0.5, tmp_path / "bad")  # the first may not hold weights the second lacks
+    with pytest.raises(SoundSiftError, match="use --force"):
+        blend(a, b, 1.0, tmp_path / "out")  # an existing folder is kept as it was
+    assert torch.allclose(load_file(str(tmp_path / "out" / "model.safetensors"))["trunk"], torch.full((3,), 0.25))
+    blend(a, b, 1.0, tmp_path / "out", force=True)
+    assert torch.equal(load_file(str(tmp_path / "out" / "model.safetensors"))["trunk"], torch.ones(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]  # no staging folder left, no "bad"
