@@ -1,6 +1,8 @@
 """Augmentations that make a clip sound like another rendering or a recording: a random peaking EQ
 (sample sets differ most in their spectral envelope) and ``sound_recorded`` (a simulated room, a
-telephone band limit, or a compressor). Shared by the separator's and the encoder's training data."""
+telephone band limit, or a compressor), and ambience: a noise floor of a recording place laid under a
+whole mixture (``synthetic_ambience``, ``add_ambience``). Shared by the separator's and the encoder's
+training data."""
 
 from __future__ import annotations
 
@@ -48,3 +50,32 @@ def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
         gain = np.where(env > threshold, (env / threshold) ** (1 / 3 - 1), 1.0)
         y = x * gain
     return (y * rms / (np.sqrt(np.mean(y ** 2)) + 1e-9)).astype(np.float32)
+
+
+def synthetic_ambience(n: int, rate: int, rng) -> np.ndarray:
+    """Noise like a recording place's: coloured noise (power slope -2..+0.5 per decade, brown to a
+    little above white, like wind, rumble, hiss or rain), slowly swelling (0.05-1 Hz, depth 0-0.7), with
+    sparse crackle (fire, rain drops, handling) one time in three; unit RMS. Real ambience clips are few
+    (a few minutes in all), so most of the noise the separator meets in training is drawn here."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.maximum(np.fft.rfftfreq(n, 1 / rate), 20.0)
+    x = np.fft.irfft(spec * (f / 1000.0) ** (rng.uniform(-2.0, 0.5) / 2), n)
+    t = np.arange(n) / rate
+    x *= 1 + rng.uniform(0, 0.7) * np.sin(2 * np.pi * rng.uniform(0.05, 1.0) * t + rng.uniform(0, 2 * np.pi))
+    if rng.random() < 1 / 3:
+        clicks = (rng.random(n) < rng.uniform(2, 40) / rate) * rng.standard_normal(n)
+        decay = np.exp(-np.arange(int(0.004 * rate)) / (0.0008 * rate))
+        crackle = np.convolve(clicks, decay)[:n]
+        x += crackle * rng.uniform(0.5, 3) * np.sqrt(np.mean(x ** 2)) / (np.sqrt(np.mean(crackle ** 2)) + 1e-9)
+    return (x / (np.sqrt(np.mean(x ** 2)) + 1e-9)).astype(np.float32)
+
+
+def add_ambience(mixture: np.ndarray, target: np.ndarray, noise: np.ndarray, snr_db: float):
+    """``noise`` under ``mixture`` at ``snr_db`` (mixture power over noise power; a silent mixture gets
+    the noise at -30 dBFS RMS), both rescaled together out of clipping: (mixture, target). The noise is
+    never part of the target."""
+    power = float(np.mean(mixture ** 2))
+    level = np.sqrt(power) * 10 ** (-snr_db / 20) if power > 1e-10 else 10 ** (-30 / 20)
+    mixture = mixture + noise * level / (np.sqrt(np.mean(noise ** 2)) + 1e-9)
+    scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
+    return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32)

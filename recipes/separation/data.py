@@ -13,7 +13,9 @@ the separator for the instrument rather than one soundfont's rendering of it. Th
 slightly faster or slower (``speed_prob``, ±5-11 %): a sample-based synthesizer renders each key from a
 sample recorded a few semitones away, so a shifted rendering is another plausible instrument. And they
 may be made to sound recorded (``recorded_prob``): a simulated room, a telephone band limit, or a
-compressor (``sound_recorded``).
+compressor (``sound_recorded``). And a share of examples (``ambience_prob``; present and absent
+targets alike) is laid over a recording place's noise at ``ambience_snr`` dB: one of the corpus' own
+ambience clips (sources labelled "background", never a target) or, as often, synthetic coloured noise.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tqdm import tqdm
 from recipes.common import CorpusDataModule
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
-from recipes.data.augment import random_eq, sound_recorded
+from recipes.data.augment import add_ambience, random_eq, sound_recorded, synthetic_ambience
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
@@ -100,7 +102,7 @@ class SeparationExamples(Dataset):
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=MODE_PROBS,
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
                  eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0,
-                 recorded_prob: float = 0.0):
+                 recorded_prob: float = 0.0, ambience_prob: float = 0.0, ambience_snr=(-5.0, 10.0)):
         """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
         among the absent classes most like a present one (by class text embedding: a man speaking
         over a woman's voice, a trumpet prompt over a trombone), the confusions that leak most."""
@@ -115,7 +117,9 @@ class SeparationExamples(Dataset):
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
         self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
         self.speed_prob, self.recorded_prob = speed_prob, recorded_prob
+        self.ambience_prob, self.ambience_snr = ambience_prob, tuple(ambience_snr)
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
+        self.ambience = [(r, s) for r, s in self.sources if s["label"] == "background"]
         protos = torch.stack([torch.stack([self._text(c) for c in BY_LABEL[label].captions]).mean(0)
                               for label in TARGET_LABELS])
         protos = torch.nn.functional.normalize(protos, dim=-1)
@@ -184,6 +188,8 @@ class SeparationExamples(Dataset):
                         a, b = found[int(rng.integers(len(found)))]
                         a2 = int(rng.integers(a, b))
                         spans[row_idx, a2: int(rng.integers(a2 + 1, b + 1))] = 1.0
+        if self.train and rng.random() < self.ambience_prob:
+            mixture, target = add_ambience(mixture, target, self._ambience(n, rng), rng.uniform(*self.ambience_snr))
         return {"mixture": torch.from_numpy(mixture), "target": torch.from_numpy(target), "query": query,
                 "spans": spans, "active": mode != "absent", "label": label, "mode": mode}
 
@@ -207,6 +213,16 @@ class SeparationExamples(Dataset):
         scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
         return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32), sorted(used - {label})
 
+    def _ambience(self, n: int, rng) -> np.ndarray:
+        """n samples of noise: a corpus ambience clip (looped if short, EQ'd) half the time, else synthetic."""
+        rate = self.rows[0]["sample_rate"]
+        if self.ambience and rng.random() < 0.5:
+            r, s = self.ambience[int(rng.integers(len(self.ambience)))]
+            total = int(round(r["duration"] * rate))
+            x = _read(self.root / s["path"], int(rng.integers(0, max(total - n, 0) + 1)), min(n, total))
+            return random_eq(np.resize(x, n), rate, rng)
+        return synthetic_ambience(n, rate, rng)
+
     def _eq(self, x: np.ndarray, rng) -> np.ndarray:
         rate = self.rows[0]["sample_rate"]
         x = random_eq(x, rate, rng) if rng.random() < self.eq_prob else x
@@ -229,7 +245,8 @@ class SeparationDataModule(CorpusDataModule):
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
                  hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15,
                  recorded_prob: float = 0.0, scenes: list[str] | None = None, click_prob: float = 0.5,
-                 silent_click_prob: float = 0.2, click_exclude: list[str] | None = None):
+                 silent_click_prob: float = 0.2, click_exclude: list[str] | None = None,
+                 ambience_prob: float = 0.0, ambience_snr: tuple[float, float] = (-5.0, 10.0)):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
         (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS.
         ``scenes``: scene corpora whose clicks (recipes/separation/scenes.py) make ``click_prob`` of
@@ -252,7 +269,8 @@ class SeparationDataModule(CorpusDataModule):
                                             mode_probs=(text * scale, audio * scale, h.absent_prob),
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
                                             hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob,
-                                            recorded_prob=h.recorded_prob)
+                                            recorded_prob=h.recorded_prob, ambience_prob=h.ambience_prob,
+                                            ambience_snr=h.ambience_snr)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
         if h.scenes:
             self._add_clicks(encoder)

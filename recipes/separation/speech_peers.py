@@ -84,11 +84,12 @@ def dnsmos(x: np.ndarray) -> dict:
     return {"ovrl": float(r["ovrl_mos"]), "sig": float(r["sig_mos"]), "bak": float(r["bak_mos"])}
 
 
-def mixtures(root: Path, split: str, count: int, seed: int = 0):
-    """(clean speech, noise, sex) pairs at -5..+5 dB SNR, 5 s, from the real corpus' clips."""
+def mixtures(root: Path, split: str, count: int, seed: int = 0, noise_split: str | None = None):
+    """(clean speech, noise, sex) pairs at -5..+5 dB SNR, 5 s, from the real corpus' clips; the
+    ambience from ``noise_split`` (default: the speech's split, so test noise was never trained on)."""
     clips = [json.loads(line) for line in (root / "clips.jsonl").read_text().splitlines()]
     speech = [c for c in clips if c["split"] == split and "speech" in c["label"]]
-    noise = [c for c in clips if c["label"] == "background"]
+    noise = [c for c in clips if c["label"] == "background" and c["split"] == (noise_split or split)]
     rng = np.random.default_rng(seed)
     n = 5 * RATE
     for _ in range(count):
@@ -107,20 +108,23 @@ def _separate(sep, x: np.ndarray, prompt: str) -> np.ndarray:
     return sep.separate(torch.from_numpy(np.ascontiguousarray(x))[None], RATE, text=prompt).targets[0][0].numpy()
 
 
-def evaluate(root: str | Path, split: str = "test", count: int = 60) -> dict:
+def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str | None = None,
+             peers: bool = True, noise_split: str | None = None) -> dict:
+    """Medians per system; ``peers=False``: SoundSift, the noisy input and the clean speech only."""
     from separation import Separator
 
-    sep = Separator.from_pretrained()
+    sep = Separator.from_pretrained(model) if model else Separator.from_pretrained()
     prompts = {"male": "a man speaking", "female": "a woman speaking"}
-    rows = {k: {"si_sdri": [], "ovrl": [], "sig": [], "bak": []} for k in (
-        "noisy input", "SoundSift", "DeepFilterNet3", "DeepFilterNet3, then SoundSift", "NSNet2", "clean speech")}
-    for clean, noise, sex in mixtures(Path(root), split, count):
+    names = ("noisy input", "SoundSift") + (("DeepFilterNet3", "DeepFilterNet3, then SoundSift", "NSNet2")
+                                            if peers else ()) + ("clean speech",)
+    rows = {k: {"si_sdri": [], "ovrl": [], "sig": [], "bak": []} for k in names}
+    for clean, noise, sex in mixtures(Path(root), split, count, noise_split=noise_split):
         mix = clean + noise
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
-        outputs = {"noisy input": mix, "clean speech": clean,
-                   "SoundSift": _separate(sep, mix, prompts[sex]), "DeepFilterNet3": deepfilternet3(mix),
-                   "NSNet2": nsnet2(mix)}
-        outputs["DeepFilterNet3, then SoundSift"] = _separate(sep, outputs["DeepFilterNet3"], prompts[sex])
+        outputs = {"noisy input": mix, "clean speech": clean, "SoundSift": _separate(sep, mix, prompts[sex])}
+        if peers:
+            outputs["DeepFilterNet3"], outputs["NSNet2"] = deepfilternet3(mix), nsnet2(mix)
+            outputs["DeepFilterNet3, then SoundSift"] = _separate(sep, outputs["DeepFilterNet3"], prompts[sex])
         for name, y in outputs.items():
             rows[name]["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
             for k, v in dnsmos(y).items():
@@ -184,16 +188,19 @@ def main(argv=None) -> int:
     ap.add_argument("--count", type=int, default=60)
     ap.add_argument("--record", action="store_true", help="keep the result in docs/results.json")
     ap.add_argument("--corpus-mixtures", action="store_true", help="the split's own mixtures (see above)")
+    ap.add_argument("--model", help="a separator folder (default: the shipped one)")
+    ap.add_argument("--no-peers", action="store_true", help="SoundSift alone (quick: no enhancers)")
+    ap.add_argument("--noise-split", help="take the ambience from this split (default: --split's)")
     args = ap.parse_args(argv)
     if args.corpus_mixtures:
         print(corpus_markdown(corpus_mixtures(args.data, args.split, args.count)))
         return 0
-    result = evaluate(args.data, args.split, args.count)
+    result = evaluate(args.data, args.split, args.count, args.model, not args.no_peers, args.noise_split)
     print(to_markdown(result))
     if args.record:
         from recipes.results import record
 
-        record("speech", "real", result, "separator-small", args.data)
+        record("speech", "real", result, Path(args.model).name if args.model else "separator-small", args.data)
     return 0
 
 
