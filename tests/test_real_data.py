@@ -72,3 +72,33 @@ def test_real_mixtures_are_a_corpus_the_evals_read(real):
     clips = {json.loads(line)["recording"]: json.loads(line)["split"] for line in (real / "clips.jsonl").read_text().splitlines()}
     for row in read_manifest(real, "test"):
         assert all(clips[s["attributes"]["recording"]] == "test" for s in row["sources"] if s["label"] != "background")
+
+
+def test_speech_benchmark_takes_noise_from_the_speech_split_only(tmp_path):
+    from recipes.separation.speech_peers import mixtures
+
+    rng, clips = np.random.default_rng(0), []
+    for split, label, count in (("test", "male speech", 2), ("test", "background", 2), ("train", "background", 3),
+                                ("val", "background", 1)):
+        for i in range(count):
+            path = f"{split}-{label.replace(' ', '-')}-{i}.flac"
+            sf.write(tmp_path / path, (0.1 * rng.standard_normal(16000)).astype(np.float32), 16000)
+            clips.append({"split": split, "label": label, "path": path})
+    (tmp_path / "clips.jsonl").write_text("".join(json.dumps(c) + "\n" for c in clips))
+    def head(x):  # a clip's first samples at unit spread: which clip a rescaled noise came from
+        return x[:100] / x[:100].std()
+
+    heads = [(head(sf.read(tmp_path / c["path"], dtype="float32")[0]), c["split"]) for c in clips
+             if c["label"] == "background"]
+
+    def splits(**kw):
+        found = set()
+        for clean, noise, sex in mixtures(tmp_path, "test", 12, **kw):
+            assert clean.shape == noise.shape == (5 * 16000,) and sex == "male"
+            snr = 10 * np.log10(np.sum(clean ** 2) / np.sum(noise ** 2))
+            assert -5.01 <= snr <= 5.01
+            found |= {split for h, split in heads if np.allclose(h, head(noise), atol=1e-3)}
+        return found
+
+    assert splits() == {"test"}  # test speech meets test ambience only, never one trained on
+    assert splits(noise_split="train") == {"train"}

@@ -433,6 +433,42 @@ def test_synthetic_sources_can_be_made_to_sound_recorded():
     assert seen == {0, 1, 2}
 
 
+def test_ambience_lies_under_the_mixture_at_its_snr_and_stays_out_of_the_target(tiny_encoder_dir, tiny_corpus):
+    from recipes.data.augment import add_ambience, synthetic_ambience
+    from recipes.separation.data import SeparationExamples, build_banks
+
+    rate, n = 16000, 32000
+    slopes = []
+    for seed in range(8):
+        x = synthetic_ambience(n, rate, np.random.default_rng(seed))
+        assert x.shape == (n,) and x.dtype == np.float32 and abs(np.sqrt(np.mean(x ** 2)) - 1) < 1e-3
+        spec = np.abs(np.fft.rfft(x)) ** 2
+        slopes.append(spec[: len(spec) // 8].sum() / spec[len(spec) // 2:].sum())  # low band over high band
+    assert max(slopes) > 10 * min(slopes)  # colours differ: from rumble to hiss
+    rng = np.random.default_rng(0)
+    mixture = (0.1 * rng.standard_normal(n)).astype(np.float32)
+    target = 0.5 * mixture
+    noise = synthetic_ambience(n, rate, rng)
+    for snr in (-5.0, 0.0, 10.0):
+        mixed, kept = add_ambience(mixture, target, noise, snr)
+        scale = kept[0] / target[0]
+        assert np.allclose(kept, target * scale, atol=1e-6) and np.abs(mixed).max() <= 0.99 + 1e-6
+        added = mixed - mixture * scale
+        assert abs(10 * np.log10(np.mean((mixture * scale) ** 2) / np.mean(added ** 2)) - snr) < 0.01
+    silent, _ = add_ambience(np.zeros(n, np.float32), np.zeros(n, np.float32), noise, 0.0)
+    assert abs(20 * np.log10(np.sqrt(np.mean(silent ** 2))) + 30) < 0.1  # an absent-target crop gets a floor
+    banks = build_banks(PEAVEncoder.from_pretrained(tiny_encoder_dir), tiny_corpus, splits=("train",), progress=False)
+    data = SeparationExamples(tiny_corpus, "train", banks, crop_seconds=1.0, ambience_prob=1.0,
+                              mode_probs=(0.0, 0.0, 1.0))
+    for i in range(4):  # absent targets stay silent under the ambience; training only
+        item = data[i]
+        assert item["target"].abs().max() == 0 and item["mixture"].abs().max() > 0
+    quiet = SeparationExamples(tiny_corpus, "train", banks, crop_seconds=1.0, mode_probs=(1.0, 0.0, 0.0), train=False,
+                               ambience_prob=1.0)
+    plain = SeparationExamples(tiny_corpus, "train", banks, crop_seconds=1.0, mode_probs=(1.0, 0.0, 0.0), train=False)
+    assert torch.equal(quiet[0]["mixture"], plain[0]["mixture"])
+
+
 def test_corpora_combine_without_copying(tiny_corpus, tmp_path):
     from recipes.data.build import read_manifest
     from recipes.data.combine import combine
