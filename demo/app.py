@@ -22,7 +22,6 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "test"
 MAX_STEMS = 4            # prompts per request (one stem each)
 MAX_SECONDS = 600.0      # longest input, seconds (soundsift demo --max-seconds)
 MAX_UPLOAD_MB = 200      # largest upload (soundsift demo --max-upload-mb)
-TRACK_SECONDS = 5.0      # a click's box is tracked (and drawn) this far either side of the click
 KEEP_SECONDS = 1800      # request folders and Gradio's copies older than this are removed
 
 
@@ -66,16 +65,18 @@ class Engine:
         self._tracks = {}
 
     def click_track(self, path: Path, click: tuple[float, float, float]):
-        """The clicked object followed ``TRACK_SECONDS`` either side of the click (cached: the frame
-        under the time slider shows where the box is at that time)."""
-        from separation.click import track_click_file
+        """The clicked object followed through the video: the separator's own track, as far either
+        side of the click as its separation reads (kept: the frame under the time slider shows where
+        the box is at that time, and the separation of that click reuses it)."""
+        from soundsift.io import AudioFile
 
         key = (str(path), path.stat().st_mtime_ns, click)
         if key not in self._tracks:
             if len(self._tracks) > 64:
                 self._tracks.clear()
-            cfg = self.separator.net.config
-            self._tracks[key] = track_click_file(path, click, cfg.click_box_fraction, around=TRACK_SECONDS)
+            source = AudioFile(path)
+            seconds = source.scan().frames / source.sample_rate  # as separate_stream measures the input
+            self._tracks[key] = self.separator.click_track(path, click, seconds)
         return self._tracks[key]
 
     def input_path(self, upload, example) -> Path:

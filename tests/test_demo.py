@@ -199,3 +199,22 @@ def test_the_api_answers_through_gradio_client(app, separator):
         np.testing.assert_allclose(got, want.targets[i].numpy(), atol=1e-5)
     with pytest.raises(Exception, match="give a recording or a video"):
         client.predict(None, None, "a violin", None, "", "", 1, False, api_name="/separate")
+
+
+def test_the_box_drawn_for_a_click_is_the_track_the_separation_reads(separator, tmp_path):
+    from demo.app import Engine
+
+    looped = tmp_path / "looped.mp4"  # the example scene three times over: 18.6 s
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "2", "-i", str(EXAMPLES / "test" / "test-000001" / "scene.mp4"),
+                    "-c", "copy", str(looped)], check=True)
+    engine = Engine(separator=separator)
+    click = (2.0, 112.0, 112.0)
+    track = engine.click_track(looped, click)
+    assert engine.click_track(looped, click) is track  # kept for the time slider
+    # the separation of that click finds the same track in the separator's cache, not a new one
+    from soundsift.io import AudioFile
+
+    source = AudioFile(looped)
+    assert separator.click_track(looped, click, source.scan().frames / source.sample_rate) is track
+    # and it reaches as far as the separation reads (30 s either side: the whole 18.6 s here)
+    assert track.box_at(0.0) is not None and track.box_at(18.0) is not None
