@@ -102,3 +102,46 @@ def test_speech_benchmark_takes_noise_from_the_speech_split_only(tmp_path):
 
     assert splits() == {"test"}  # test speech meets test ambience only, never one trained on
     assert splits(noise_split="train") == {"train"}
+
+
+def test_noisy_copy_lays_each_mixture_over_its_own_splits_ambience(tmp_path):
+    from recipes.data.build import read_manifest
+    from recipes.data.noisy import build
+    from soundsift.errors import SoundSiftError
+
+    rng, src = np.random.default_rng(0), tmp_path / "src"
+    rows, clips = [], []
+    for split in ("val", "test"):
+        amb = f"clips/{split}-ambience.flac"
+        (src / "clips").mkdir(parents=True, exist_ok=True)
+        sf.write(src / amb, (0.05 * rng.standard_normal(8000)).astype(np.float32), 16000)  # shorter: looped
+        clips.append({"split": split, "label": "background", "path": amb})
+        for i in range(2):
+            folder = src / split / f"{split}-{i}"
+            folder.mkdir(parents=True)
+            parts = [(0.2 * np.sin(np.arange(32000) * (0.01 + 0.02 * k))).astype(np.float32) for k in range(2)]
+            for k, part in enumerate(parts):
+                sf.write(folder / f"s{k}.flac", part, 16000)
+            sf.write(folder / "mixture.flac", parts[0] + parts[1], 16000)
+            rows.append({"id": f"{split}-{i}", "split": split, "mixture": f"{split}/{split}-{i}/mixture.flac",
+                         "sample_rate": 16000, "duration": 2.0, "num_sources": 2,
+                         "sources": [{"path": f"{split}/{split}-{i}/s{k}.flac", "label": "violin", "target": True}
+                                     for k in range(2)]})
+    (src / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (src / "clips.jsonl").write_text("".join(json.dumps(c) + "\n" for c in clips))
+    out = tmp_path / "noisy"
+    build(src, out, snr=(3.0, 6.0), progress=False)
+    for split in ("val", "test"):
+        for row in read_manifest(out, split):
+            assert row["num_sources"] == 2 and row["sources"][-1]["label"] == "background"
+            assert not row["sources"][-1]["target"] and all(s["target"] for s in row["sources"][:2])
+            waves = [sf.read(out / s["path"], dtype="float32")[0] for s in row["sources"]]
+            mix = sf.read(out / row["mixture"], dtype="float32")[0]
+            assert np.abs(mix - sum(waves)).max() < 1e-3  # the mixture is its sources, ambience included
+            ratio = 10 * np.log10(np.mean(sum(waves[:2]) ** 2) / np.mean(waves[2] ** 2))
+            assert 3.0 - 0.01 <= ratio <= 6.0 + 0.01
+    with pytest.raises(SoundSiftError, match="exists"):
+        build(src, out, progress=False)  # nothing replaced without force
+    (src / "clips.jsonl").write_text(json.dumps(clips[0]) + "\n")  # no test-split ambience
+    with pytest.raises(SoundSiftError, match="no ambience clips in the test split"):
+        build(src, tmp_path / "other", progress=False)
