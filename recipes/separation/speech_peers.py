@@ -10,6 +10,10 @@ also per prompt.
     python -m recipes.separation.speech_peers --data data/real --split test [--count 60]
     python -m recipes.separation.speech_peers --data data/real --split test --corpus-mixtures [--count 50]
 
+``--prompts``: instead, SoundSift alone under several speech prompts, per speaker sex (output level
+against the clean speech and SI-SDRi, medians): each sex's prompt, the other's, sex-neutral wordings,
+and the sum of the two stems of one joint "a man speaking" + "a woman speaking" separation.
+
 ``--corpus-mixtures``: instead, the split's own mixtures (speech among instruments, other sounds and
 sometimes another speaker), SI-SDRi of the first speech target by SoundSift, DeepFilterNet3 and the
 two in a row, apart for mixtures with and without another speaker (no DNSMOS: not speech in noise).
@@ -138,6 +142,39 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str 
             for name, r in rows.items()}
 
 
+STUDY_PROMPTS = ("a man speaking", "a woman speaking", "a person speaking", "speech")
+
+
+def prompt_study(root: str | Path, split: str = "test", count: int = 60, model: str | None = None,
+                 noise_split: str | None = None) -> dict:
+    """{sex: {prompt: {"level", "si_sdri", "count"}}} on the speech-in-noise mixtures (see --prompts)."""
+    from separation import Separator
+
+    sep = Separator.from_pretrained(model) if model else Separator.from_pretrained()
+    out = {}
+    for clean, noise, sex in mixtures(Path(root), split, count, noise_split=noise_split):
+        mix = clean + noise
+        wave = torch.from_numpy(np.ascontiguousarray(mix))[None]
+        base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
+        outputs = {p: sep.separate(wave, RATE, text=p).targets[0][0].numpy() for p in STUDY_PROMPTS}
+        joint = sep.separate(wave, RATE, text=["a man speaking", "a woman speaking"]).targets
+        outputs["man + woman, one run, stems summed"] = (joint[0][0] + joint[1][0]).numpy()
+        for name, y in outputs.items():
+            row = out.setdefault(sex, {}).setdefault(name, {"level": [], "si_sdri": []})
+            row["level"].append(10 * np.log10((np.mean(y ** 2) + 1e-12) / np.mean(clean ** 2)))
+            row["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
+    return {sex: {name: {k: float(np.median(v)) for k, v in r.items()} | {"count": len(r["level"])}
+                  for name, r in rows.items()} for sex, rows in sorted(out.items())}
+
+
+def study_markdown(result: dict) -> str:
+    lines = ["| speaker | prompt | n | level vs clean (dB) | SI-SDRi (dB) |", "| --- | --- | --- | --- | --- |"]
+    for sex, rows in result.items():
+        for name, r in rows.items():
+            lines.append(f"| {sex} | {name} | {r['count']} | {r['level']:.1f} | {r['si_sdri']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def corpus_mixtures(root: str | Path, split: str = "test", count: int = 50) -> dict:
     """SI-SDRi of the first speech target of the split's first ``count`` mixtures holding one."""
     from recipes.data.build import read_manifest
@@ -198,7 +235,11 @@ def main(argv=None) -> int:
     ap.add_argument("--model", help="a separator folder (default: the shipped one)")
     ap.add_argument("--no-peers", action="store_true", help="SoundSift alone (quick: no enhancers)")
     ap.add_argument("--noise-split", help="take the ambience from this split (default: --split's)")
+    ap.add_argument("--prompts", action="store_true", help="SoundSift under several speech prompts (see above)")
     args = ap.parse_args(argv)
+    if args.prompts:
+        print(study_markdown(prompt_study(args.data, args.split, args.count, args.model, args.noise_split)))
+        return 0
     if args.corpus_mixtures:
         print(corpus_markdown(corpus_mixtures(args.data, args.split, args.count)))
         return 0
