@@ -70,12 +70,17 @@ def synthetic_ambience(n: int, rate: int, rng) -> np.ndarray:
     return (x / (np.sqrt(np.mean(x ** 2)) + 1e-9)).astype(np.float32)
 
 
-def add_ambience(mixture: np.ndarray, target: np.ndarray, noise: np.ndarray, snr_db: float):
-    """``noise`` under ``mixture`` at ``snr_db`` (mixture power over noise power; a silent mixture gets
-    the noise at -30 dBFS RMS), both rescaled together out of clipping: (mixture, target). The noise is
-    never part of the target."""
-    power = float(np.mean(mixture ** 2))
+def noise_under(signal: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``noise`` scaled to lie ``snr_db`` under ``signal`` (signal power over noise power); under a
+    silent signal, at -30 dBFS RMS."""
+    power = float(np.mean(signal ** 2))
     level = np.sqrt(power) * 10 ** (-snr_db / 20) if power > 1e-10 else 10 ** (-30 / 20)
-    mixture = mixture + noise * level / (np.sqrt(np.mean(noise ** 2)) + 1e-9)
+    return noise * level / (np.sqrt(np.mean(noise ** 2)) + 1e-9)
+
+
+def add_ambience(mixture: np.ndarray, target: np.ndarray, noise: np.ndarray, snr_db: float):
+    """``noise`` under ``mixture`` at ``snr_db`` (:func:`noise_under`), both rescaled together out of
+    clipping: (mixture, target). The noise is never part of the target."""
+    mixture = mixture + noise_under(mixture, noise, snr_db)
     scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
     return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32)

@@ -19,12 +19,14 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from recipes.data.augment import noise_under
 from recipes.data.build import read_manifest
 from soundsift.errors import SoundSiftError
 from soundsift.outputs import written_folder
 
 
 def ambience_clips(root: Path, split: str) -> list[Path]:
+    """The real corpus' ambience recordings of one split (clips labelled "background")."""
     clips_file = root / "clips.jsonl"
     if not clips_file.exists():
         raise SoundSiftError(f"{root}: no clips.jsonl (a real corpus from 'soundsift data real' has one)")
@@ -54,7 +56,7 @@ def build(root: str | Path, out: str | Path, splits=("val", "test"), snr=(0.0, 1
             start = int(rng.integers(0, max(len(noise) - len(mix), 0) + 1))
             noise = np.resize(noise[start:], len(mix))  # loop a short ambience
             ratio = float(rng.uniform(*snr))
-            noise *= np.sqrt(np.mean(mix ** 2) / (np.mean(noise ** 2) + 1e-12)) * 10 ** (-ratio / 20)
+            noise = noise_under(mix, noise, ratio)
             scale = min(1.0, 0.99 / (np.abs(mix + noise).max() + 1e-8))
             folder = Path(split) / row["id"]
             (stage / folder).mkdir(parents=True)

@@ -93,33 +93,49 @@ def dnsmos(x: np.ndarray) -> dict:
 def mixtures(root: Path, split: str, count: int, seed: int = 0, noise_split: str | None = None):
     """(clean speech, noise, sex) pairs at -5..+5 dB SNR, 5 s, from the real corpus' clips; the
     ambience from ``noise_split`` (default: the speech's split, so test noise was never trained on)."""
+    from recipes.data.augment import noise_under
+    from recipes.data.noisy import ambience_clips
+
     clips = [json.loads(line) for line in (root / "clips.jsonl").read_text().splitlines()]
     speech = [c for c in clips if c["split"] == split and "speech" in c["label"]]
-    noise = [c for c in clips if c["label"] == "background" and c["split"] == (noise_split or split)]
+    noise = ambience_clips(root, noise_split or split)
     rng = np.random.default_rng(seed)
     n = 5 * RATE
     for _ in range(count):
         s, b = speech[int(rng.integers(len(speech)))], noise[int(rng.integers(len(noise)))]
         x = sf.read(root / s["path"], dtype="float32")[0][:n]
         x = np.pad(x, (0, n - len(x)))
-        v = sf.read(root / b["path"], dtype="float32")[0]
-        v = np.resize(v, n)  # loop a short ambience
-        snr = rng.uniform(-5, 5)
-        v = v * np.sqrt(np.sum(x ** 2) / (np.sum(v ** 2) + 1e-9)) * 10 ** (-snr / 20)
+        v = np.resize(sf.read(b, dtype="float32")[0], n)  # loop a short ambience
+        v = noise_under(x, v, rng.uniform(-5, 5))
         yield x.astype(np.float32), v.astype(np.float32), "male" if "male speech" == s["label"] else "female"
 
 
-def _separate(sep, x: np.ndarray, prompt: str) -> np.ndarray:
-    """SoundSift's target of a 16 kHz mono clip for a text prompt."""
-    return sep.separate(torch.from_numpy(np.ascontiguousarray(x))[None], RATE, text=prompt).targets[0][0].numpy()
+def _separator(model: str | None):
+    from separation import Separator
+
+    return Separator.from_pretrained(model) if model else Separator.from_pretrained()
+
+
+def _separate(sep, x: np.ndarray, prompt, stems: int | None = None) -> np.ndarray:
+    """SoundSift's target of a 16 kHz mono clip for a text prompt; with several prompts in one run,
+    its first ``stems`` targets [stems, n]."""
+    targets = sep.separate(torch.from_numpy(np.ascontiguousarray(x))[None], RATE, text=prompt).targets
+    return targets[0][0].numpy() if stems is None else np.stack([t[0].numpy() for t in targets[:stems]])
+
+
+def _si_sdri(y: np.ndarray, clean: np.ndarray, base: float) -> float:
+    return float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base
+
+
+def _level(y: np.ndarray, clean: np.ndarray) -> float:
+    """The output's level against the clean speech's, dB (what SI-SDR cannot see)."""
+    return float(10 * np.log10((np.mean(y ** 2) + 1e-12) / np.mean(clean ** 2)))
 
 
 def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str | None = None,
              peers: bool = True, noise_split: str | None = None) -> dict:
     """Medians per system; ``peers=False``: SoundSift, the noisy input and the clean speech only."""
-    from separation import Separator
-
-    sep = Separator.from_pretrained(model) if model else Separator.from_pretrained()
+    sep = _separator(model)
     prompts = {"male": "a man speaking", "female": "a woman speaking"}
     names = ("noisy input", "SoundSift") + (("DeepFilterNet3", "DeepFilterNet3, then SoundSift", "NSNet2")
                                             if peers else ()) + ("clean speech",)
@@ -134,8 +150,8 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str 
             outputs["DeepFilterNet3, then SoundSift"] = _separate(sep, outputs["DeepFilterNet3"], prompts[sex])
         outputs[f"SoundSift, {prompts[sex]}"] = outputs["SoundSift"]
         for name, y in outputs.items():
-            rows[name]["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
-            rows[name]["level"].append(10 * np.log10((np.mean(y ** 2) + 1e-12) / np.mean(clean ** 2)))
+            rows[name]["si_sdri"].append(_si_sdri(y, clean, base))
+            rows[name]["level"].append(_level(y, clean))
             for k, v in dnsmos(y).items():
                 rows[name][k].append(v)
     return {name: {k: float(np.median(v)) for k, v in r.items()} | {"count": len(r["si_sdri"])}
@@ -148,21 +164,17 @@ STUDY_PROMPTS = ("a man speaking", "a woman speaking", "a person speaking", "spe
 def prompt_study(root: str | Path, split: str = "test", count: int = 60, model: str | None = None,
                  noise_split: str | None = None) -> dict:
     """{sex: {prompt: {"level", "si_sdri", "count"}}} on the speech-in-noise mixtures (see --prompts)."""
-    from separation import Separator
-
-    sep = Separator.from_pretrained(model) if model else Separator.from_pretrained()
-    out = {}
+    sep, out = _separator(model), {}
     for clean, noise, sex in mixtures(Path(root), split, count, noise_split=noise_split):
         mix = clean + noise
-        wave = torch.from_numpy(np.ascontiguousarray(mix))[None]
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
-        outputs = {p: sep.separate(wave, RATE, text=p).targets[0][0].numpy() for p in STUDY_PROMPTS}
-        joint = sep.separate(wave, RATE, text=["a man speaking", "a woman speaking"]).targets
-        outputs["man + woman, one run, stems summed"] = (joint[0][0] + joint[1][0]).numpy()
+        outputs = {p: _separate(sep, mix, p) for p in STUDY_PROMPTS}
+        joint = _separate(sep, mix, ["a man speaking", "a woman speaking"], stems=2)
+        outputs["man + woman, one run, stems summed"] = joint[0] + joint[1]
         for name, y in outputs.items():
             row = out.setdefault(sex, {}).setdefault(name, {"level": [], "si_sdri": []})
-            row["level"].append(10 * np.log10((np.mean(y ** 2) + 1e-12) / np.mean(clean ** 2)))
-            row["si_sdri"].append(float(si_sdr(torch.from_numpy(y), torch.from_numpy(clean))) - base)
+            row["level"].append(_level(y, clean))
+            row["si_sdri"].append(_si_sdri(y, clean, base))
     return {sex: {name: {k: float(np.median(v)) for k, v in r.items()} | {"count": len(r["level"])}
                   for name, r in rows.items()} for sex, rows in sorted(out.items())}
 
@@ -178,10 +190,9 @@ def study_markdown(result: dict) -> str:
 def corpus_mixtures(root: str | Path, split: str = "test", count: int = 50) -> dict:
     """SI-SDRi of the first speech target of the split's first ``count`` mixtures holding one."""
     from recipes.data.build import read_manifest
-    from separation import Separator
     from soundsift.io import load_audio
 
-    root, sep = Path(root), Separator.from_pretrained()
+    root, sep = Path(root), _separator(None)
     prompts = {"male speech": "a man speaking", "female speech": "a woman speaking"}
     out, done = {"with another speaker": {}, "without": {}}, 0
     for row in read_manifest(root, split):
