@@ -28,7 +28,7 @@ def add_commands(sub) -> None:
     b.add_argument("source", help="a folder (every audio/video file below it) or a manifest (.txt: a path per "
                                   "line; .jsonl: {\"input\": path} per line)")
     b.add_argument("-o", "--out", required=True, help="output folder; OUT/results.jsonl records every file")
-    b.add_argument("--text", action="append", help="what to extract (repeat for more stems)")
+    b.add_argument("--text", action="append", help="what to extract (repeat for more stems; 'A | B': both in one stem)")
     b.add_argument("--audio-query", help="an example recording of the sound to extract")
     b.add_argument("--span", action="append", metavar="+START:END", help="+a:b target sounds here, -a:b it does not")
     b.add_argument("--workers", type=int, default=1, help="Ray workers, each with the models loaded once (default 1)")

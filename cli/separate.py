@@ -60,6 +60,9 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     click_list = [parse_click(c) for c in clicks or []]
     query = AudioFile(audio_query) if audio_query else None
     prompts = build_prompts(text, query, click_list or None, span_list)  # the stems, their order and names
+    for p in prompts:
+        if p.parts and not quiet:
+            print(f"note: {p.label!r} is one stem holding " + " and ".join(map(repr, p.parts)), file=sys.stderr)
     sources = [AudioFile(path) for path in inputs]
     for source in sources:  # fail on any bad input before writing anything: one decoding pass, a block at a time
         source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
@@ -153,7 +156,8 @@ def _run(args: argparse.Namespace) -> None:
 def add_commands(sub) -> None:
     s = sub.add_parser("separate", help="extract the prompted sound from audio or video files")
     s.add_argument("inputs", nargs="+", help="audio or video files")
-    s.add_argument("--text", action="append", help="what to extract, e.g. 'a violin' (repeat for more stems)")
+    s.add_argument("--text", action="append", help="what to extract, e.g. 'a violin' (repeat for more stems; "
+                   "'a dog | a cat': both in one stem)")
     s.add_argument("--audio-query", help="an example recording of the sound to extract")
     s.add_argument("--span", action="append", metavar="+START:END", help="+a:b target sounds here, -a:b it does not")
     s.add_argument("--click", action="append", metavar="T:X:Y",

@@ -249,7 +249,7 @@ def build_app(engine: Engine):
             with gr.Column():
                 with gr.Tabs():
                     with gr.Tab("Text"):
-                        texts = gr.Textbox(label="What to take out (one per line, one stem each)",
+                        texts = gr.Textbox(label="What to take out (one per line, one stem each; 'A | B': both in one stem)",
                                            placeholder="a woman speaking\na piano", lines=3)
                     with gr.Tab("Click"):
                         seconds = gr.Slider(0, 1, value=0, step=0.1, label="Time in the video (s)")

@@ -125,17 +125,18 @@ class Separator:
         a click's masked-object video embedding read through the vocabulary, or (spans alone) the +
         spans' audio. ``audio``: the input, an :class:`AudioFile` or :class:`AudioTensor` (only the
         stretches a prompt needs are read). ``click_query``: in place of the config's (the judge reads a
-        click through the vocabulary, as it was trained to)."""
-        return self.queries_and_gains(audio, prompts, spans, video, click_query)[0]
+        click through the vocabulary, as it was trained to). A prompt made of parts (a union) is the
+        normalised mean of its parts' queries here; the separation itself queries each part."""
+        return _one_per_prompt(self.queries_and_gains(audio, prompts, spans, video, click_query)[0])
 
     def queries_and_gains(self, audio, prompts: list[Prompt], spans=None, video=None,
-                          click_query: str | None = None) -> tuple[torch.Tensor, list]:
-        """As ``queries``, with each prompt's output gain: 0 for a click on something that looks like no
-        sound (``looks_sounding``), else 1."""
+                          click_query: str | None = None) -> tuple[list, list]:
+        """Per prompt, its query embeddings [n, D] (one per part of a union, else one) and its output
+        gain: 0 for a click on something that looks like no sound (``looks_sounding``), else 1."""
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
         click_query = click_query or cfg.click_query
-        texts = [p.value for p in prompts if p.kind == "text" and p.embedding is None]
+        texts = [t for p in prompts if p.kind == "text" and p.embedding is None for t in p.texts]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
         embs, gains = [], []
         for prompt in prompts:
@@ -143,7 +144,7 @@ class Separator:
             if prompt.embedding is not None:
                 embs.append(prompt.embedding)
             elif prompt.kind == "text":
-                embs.append(next(text_embs)[None])
+                embs.append(torch.stack([next(text_embs) for _ in prompt.texts]))
             elif prompt.kind == "audio":
                 query = AudioFile(prompt.value) if is_path(prompt.value) else prompt.value
                 if isinstance(query, AudioFile):  # a file: embedded a window at a time
@@ -173,7 +174,7 @@ class Separator:
                 plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
                 parts = [self._mono(audio, a, b) for a, b in plus]
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
-        return torch.cat(embs), gains
+        return embs, gains
 
     def timing_tracks(self, prompts: list[Prompt], video, seconds: float, progress: bool = False) -> torch.Tensor | None:
         """Each prompt's timing track [K, d, N] over ``seconds`` of input (separation/visual.py): a
@@ -225,7 +226,8 @@ class Separator:
     def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
                    segment: float | None = None, visual: torch.Tensor | None = None):
         """The first k best-of-k candidates (separation/bestof.py) of one prompt on a mono excerpt
-        [1, n] at the net's rate: (their plan, variants, query embeddings, outputs [k, 1, n]).
+        [1, n] at the net's rate: (their plan, variants, query embeddings [n, D] per distinct query,
+        outputs [k, 1, n]). ``query``: the prompt's queries [n, D] (n parts of a union, else 1).
         ``visual``: the prompt's timing track over the excerpt [1, d, N] (a click, for a net that reads it)."""
         from separation.bestof import candidate_plan, variants_for
 
@@ -233,23 +235,25 @@ class Separator:
         track = span_track(spans, n, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
         plan = candidate_plan(k)
-        names, variants = variants_for(plan)
+        names, variants = variants_for(plan, parts=len(query))
         embs = [query]
-        if "reprompt" in names:  # what the plain prompt found, averaged into the query
-            plain = SegmentStream(self.net, query, n, track, segment=segment, share=False, visual=visual)
+        if "reprompt" in names:  # what the plain prompt found, averaged into the query (into each part's)
+            plain = SegmentStream(self.net, query, n, track, segment=segment, share=False, visual=visual,
+                                  variants=[Variant(tuple(range(len(query))))])
             found = torch.cat(list(plain.run([excerpt])), dim=-1)[0]
             # nothing found (the gate closed): nothing to re-prompt with, the prompt stays as given
             heard = self.encoder.embed_audio(found, self.sample_rate) if found.abs().max() >= SILENCE_PEAK else query
             embs.append(torch.nn.functional.normalize(query + heard, dim=-1))
-        visual = None if visual is None else visual.expand(len(embs), -1, -1)
+        visual = None if visual is None else visual.expand(len(embs) * len(query), -1, -1)
         stream = SegmentStream(self.net, torch.cat(embs), n, track, variants=variants, share=False, segment=segment,
                                visual=visual)
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
 
-    def _choose(self, audio, prompts: list[Prompt], queries: torch.Tensor, spans, k: int, judge, segment: float,
-                visual: torch.Tensor | None = None, judge_queries: torch.Tensor | None = None):
+    def _choose(self, audio, prompts: list[Prompt], groups: list, spans, k: int, judge, segment: float,
+                visual: torch.Tensor | None, judge_queries: torch.Tensor):
         """Per prompt, the best of its k candidates by the judge on an excerpt of the input: returns
-        (queries [K, D] of the chosen rewordings, their variants, judge scores, descriptions)."""
+        (per prompt: the chosen queries [n, D] and variant over them, judge scores, descriptions).
+        ``groups``: each prompt's queries [n, D]; ``judge_queries``: one per prompt [K, D]."""
         from separation.bestof import EXCERPT_SECONDS, describe
 
         frames = min(audio.scan().frames, int(EXCERPT_SECONDS * audio.sample_rate))
@@ -260,28 +264,29 @@ class Separator:
             if visual is not None:  # the excerpt's stretch of the prompt's timing track
                 per_second = visual.shape[-1] / (audio.scan().frames / audio.sample_rate)
                 timing = visual[i: i + 1, :, : max(1, round(excerpt.shape[-1] / self.sample_rate * per_second))]
-            plan, variants, embs, outputs = self.candidates(excerpt, prompt, queries[i: i + 1], k, spans, segment, timing)
+            plan, variants, embs, outputs = self.candidates(excerpt, prompt, groups[i], k, spans, segment, timing)
             text = prompt.value if prompt.kind == "text" else None
-            prompt_query = (queries if judge_queries is None else judge_queries)[i: i + 1]
-            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=prompt_query, text=text)
+            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=judge_queries[i: i + 1], text=text)
             best = max(range(len(ranked)), key=lambda j: ranked[j].overall)
             if ranked[best].overall - ranked[0].overall <= judge.net.config.rerank_margin:
                 best = 0  # an alternative must clearly beat the prompt as given
-            chosen_q.append(embs[variants[best].query])
-            chosen_v.append(Variant(i, variants[best].mask_power, variants[best].sharpness))
+            rows, n = variants[best].indices, len(groups[i])
+            chosen_q.append(embs[rows[0] // n])
+            chosen_v.append(replace(variants[best], query=tuple(r % n for r in rows)))  # rows of its own query
             scores.append(ranked[best])
             notes.append(describe(plan[best]))
-        return torch.cat(chosen_q), chosen_v, scores, notes
+        return chosen_q, chosen_v, scores, notes
 
     def prepare(self, prompts: list[Prompt]) -> list[Prompt]:
         """The prompts with the embeddings of those that do not depend on the input (texts, an audio
         example) made now, once: for a prompt set reused over many inputs (several files, a batch)."""
         texts = [p for p in prompts if p.kind == "text" and p.embedding is None]
-        text_embs = dict(zip(map(id, texts), self.encoder.embed_text([p.value for p in texts]))) if texts else {}
+        flat = iter(self.encoder.embed_text([t for p in texts for t in p.texts]) if texts else [])
+        text_embs = {id(p): torch.stack([next(flat) for _ in p.texts]) for p in texts}
         out = []
         for p in prompts:
             if id(p) in text_embs:
-                p = replace(p, embedding=text_embs[id(p)][None])
+                p = replace(p, embedding=text_embs[id(p)])
             elif p.kind == "audio" and p.embedding is None:
                 query = AudioFile(p.value) if is_path(p.value) else p.value
                 emb = self.encoder.embed_audio_file(query) if isinstance(query, AudioFile) else self.encoder.embed_audio(*query)
@@ -337,12 +342,12 @@ class Separator:
         if not 1 <= int(candidates) <= MAX_CANDIDATES:
             raise SoundSiftError(f"candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
         stats = check_input(audio, spans)
-        queries, gains = self.queries_and_gains(audio, prompts, spans, video)
+        groups, gains = self.queries_and_gains(audio, prompts, spans, video)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
         biases = [self.net.config.click_presence_bias if p.kind == "click" else 0.0 for p in prompts]
-        variants = [Variant(i, gain=g, bias=b) for i, (g, b) in enumerate(zip(gains, biases))]
+        variants = [Variant(tuple(range(len(g)))) for g in groups]  # mask power and sharpness as trained
         visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
         scores = choices = None
         if candidates > 1 or judge is not None:
@@ -350,16 +355,29 @@ class Separator:
                 from judge import Judge
 
                 judge = Judge.from_pretrained(separator=self)
-            judge_queries = None  # the judge reads clicks through the vocabulary, as it was trained to
+            # one query per prompt; the judge reads clicks through the vocabulary, as it was trained to
+            judge_queries = _one_per_prompt(groups)
             if visual is not None and self.net.config.click_query != "vocabulary":
                 judge_queries = self.queries(audio, prompts, spans, video, click_query="vocabulary")
-            queries, variants, scores, choices = self._choose(audio, prompts, queries, spans, int(candidates),
-                                                              judge, segment, visual, judge_queries)
-            variants = [replace(v, gain=g, bias=b) for v, g, b in zip(variants, gains, biases)]
-        segments = SegmentStream(self.net, queries, total, track, segment=segment, progress=progress,
+            groups, variants, scores, choices = self._choose(audio, prompts, groups, spans, int(candidates),
+                                                             judge, segment, visual, judge_queries)
+        # every prompt's queries in one batch; each prompt's variant over its own rows
+        starts = [sum(len(g) for g in groups[:i]) for i in range(len(groups))]
+        variants = [replace(v, query=tuple(s + j for j in v.indices), gain=gain, bias=bias)
+                    for v, s, gain, bias in zip(variants, starts, gains, biases)]
+        if visual is not None:
+            visual = visual.repeat_interleave(torch.tensor([len(g) for g in groups]), dim=0)
+        segments = SegmentStream(self.net, torch.cat(groups), total, track, segment=segment, progress=progress,
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices)
+
+
+def _one_per_prompt(groups: list) -> torch.Tensor:
+    """[K, D]: each prompt's query, a union's the normalised mean of its parts' (for the judge, which
+    reads one query per prompt)."""
+    return torch.cat([torch.nn.functional.normalize(g.mean(0, keepdim=True), dim=-1) if len(g) > 1 else g
+                      for g in groups])
 
 
 def check_input(audio, spans=None):

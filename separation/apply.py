@@ -50,12 +50,18 @@ def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tens
 class Variant:
     """One output made from one query's mask: ``mask ** mask_power`` times the presence gate at
     ``sharpness`` (None: the net's own) with its presence logit lowered by ``bias``, times ``gain``
-    (0: a click on something that makes no sound). The candidates of best-of-k are such variants."""
-    query: int
+    (0: a click on something that makes no sound). The candidates of best-of-k are such variants.
+    ``query`` may be a tuple of queries: the output is then their union, each query's gated mask
+    summed (at most 1), as a prompt made of several parts (separation/prompts.py) asks."""
+    query: int | tuple
     mask_power: float = 1.0
     sharpness: float | None = None
     gain: float = 1.0
     bias: float = 0.0
+
+    @property
+    def indices(self) -> tuple:
+        return tuple(self.query) if isinstance(self.query, (tuple, list)) else (self.query,)
 
 
 class SegmentStream:
@@ -78,11 +84,16 @@ class SegmentStream:
         self.net, self.total, self.share = net, total, share
         self.queries = queries.to(self.device)
         self.variants = variants or [Variant(i) for i in range(len(queries))]
-        self._index = torch.tensor([v.query for v in self.variants], device=self.device)
-        sharp = [net.config.presence_sharpness if v.sharpness is None else v.sharpness for v in self.variants]
+        # one row per (variant, query) pair: a union variant has several
+        pairs = [(v, i, q) for i, v in enumerate(self.variants) for q in v.indices]
+        self._owner = torch.tensor([i for _, i, _ in pairs], device=self.device)
+        self._index = torch.tensor([q for _, _, q in pairs], device=self.device)
+        self._power = [v.mask_power for v, _, _ in pairs]
+        sharp = [net.config.presence_sharpness if v.sharpness is None else v.sharpness for v, _, _ in pairs]
         self._sharpness = torch.tensor(sharp, device=self.device)
+        self._bias = torch.tensor([v.bias for v, _, _ in pairs], device=self.device)
         self._gain = torch.tensor([v.gain for v in self.variants], device=self.device)
-        self._bias = torch.tensor([v.bias for v in self.variants], device=self.device)
+        self._unions = len(pairs) > len(self.variants)
         self.track = None if track is None else track.to(self.device)
         self.visual = None if visual is None else visual.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
@@ -108,14 +119,20 @@ class SegmentStream:
         spec_mono = net.stft(chunk.mean(0, keepdim=True))
         masks, logit = net.mask_and_presence(spec_mono.expand(queries.shape[0], -1, -1), queries, spans, visual)
         masks = masks[self._index]
-        for i, v in enumerate(self.variants):
-            if v.mask_power != 1.0:
-                masks[i] = masks[i] ** v.mask_power
+        for i, power in enumerate(self._power):
+            if power != 1.0:
+                masks[i] = masks[i] ** power
         if logit is not None:
-            gate = torch.sigmoid(self._sharpness * (logit[self._index] - self._bias))  # net.gate, per variant
+            gate = torch.sigmoid(self._sharpness * (logit[self._index] - self._bias))  # net.gate, per pair
             masks = masks * gate[:, None, None]
-            p = (torch.sigmoid(logit[self._index]) * self._gain).cpu()
+            p = torch.sigmoid(logit[self._index])
+            if self._unions:  # a union is present where any of its parts is
+                p = p.new_zeros(len(self.variants)).scatter_reduce(0, self._owner, p, "amax", include_self=False)
+            p = (p * self._gain).cpu()
             self.presence = p if self.presence is None else torch.maximum(self.presence, p)
+        if self._unions:
+            union = masks.new_zeros(len(self.variants), *masks.shape[1:]).index_add_(0, self._owner, masks)
+            masks = union.clamp(max=1.0)
         masks = masks * self._gain[:, None, None]
         if self.share:
             total_mask = masks.sum(0, keepdim=True)

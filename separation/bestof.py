@@ -38,7 +38,9 @@ def describe(item: tuple[str, float]) -> str:
     return ", ".join(parts)
 
 
-def variants_for(plan) -> tuple[list[str], list[Variant]]:
-    """The distinct queries a plan needs (one network pass each) and its variants over them."""
+def variants_for(plan, parts: int = 1) -> tuple[list[str], list[Variant]]:
+    """The distinct queries a plan needs (one network pass each) and its variants over them. A prompt
+    of several ``parts`` (a union) has that many rows per query, and each variant takes all of them."""
     queries = list(dict.fromkeys(q for q, _ in plan))
-    return queries, [Variant(queries.index(q), p) for q, p in plan]
+    rows = [tuple(range(i * parts, (i + 1) * parts)) for i in range(len(queries))]
+    return queries, [Variant(rows[queries.index(q)] if parts > 1 else queries.index(q), p) for q, p in plan]

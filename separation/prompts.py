@@ -23,14 +23,54 @@ class Prompt:
     kind: str     # "text", "audio" (an example sound), "click" (on the video) or "span" (+ spans alone)
     label: str    # as shown to the user: the text itself, "audio-query", "click-3s-193-47", "span-query"
     value: object = None  # text: str; audio: a path, an AudioFile or (wave, rate); click: (t, x, y)
-    # Its query embedding [1, D] when it does not depend on the input (text, audio example), made once
-    # by Separator.prepare for prompts reused over many inputs.
+    # Its query embeddings [n, D] (one per part) when they do not depend on the input (text, audio
+    # example), made once by Separator.prepare for prompts reused over many inputs.
     embedding: object = field(default=None, compare=False, repr=False)
+    # A text prompt whose stem is the union of several sounds: the texts queried, each its own mask,
+    # summed (at most 1) into one stem. Empty: the prompt alone. See :func:`text_parts`.
+    parts: tuple = ()
+
+    @property
+    def texts(self) -> list[str]:
+        """What a text prompt queries: its parts, or the text itself."""
+        return list(self.parts) or [self.value]
 
     @property
     def name(self) -> str:
         """The stem's base name before duplicates are numbered (see :func:`stem_names`)."""
         return slug(self.label)
+
+
+UNION = "|"  # "a dog barking | a cat meowing": one stem holding both
+# A voice of either sex is one stem made of both speech classes: a wording that names speech but no sex
+# sits between them in the encoder's space and half-shuts the gate on voices the corpus has few of
+# (docs/SEPARATION.md, "Which speech prompt finds a voice").
+SPEECH_PARTS = ("a man speaking", "a woman speaking")
+_SPEECH_WORDS = {"speech", "speaking", "speak", "speaks", "spoken", "talking", "talk", "talks", "voice",
+                 "voices", "speaker", "speakers", "conversation", "chatting", "chatter", "narration",
+                 "narrator", "narrating", "dialogue", "dialog"}
+# Words a speech-only wording may also hold; any other word (a sex, another sound, a place) leaves the
+# prompt to the encoder as written.
+_SPEECH_FILLER = {"a", "an", "the", "some", "someone", "somebody", "person", "persons", "people", "human",
+                  "humans", "child", "children", "kid", "kids", "adult", "adults", "and", "of", "in", "is",
+                  "are", "who", "with", "loud", "loudly", "quiet", "quietly", "soft", "softly", "clear",
+                  "clearly", "aloud", "reading", "saying", "words", "spoken", "two", "several", "many"}
+
+
+def text_parts(text: str) -> tuple[str, ...]:
+    """The parts a text prompt's stem is the union of, or () for a text queried as it is: the pieces
+    of a text joined by ``|``, and for a wording that names speech and nothing else ("a person
+    speaking", "speech", "people talking") the two speech classes :data:`SPEECH_PARTS`."""
+    pieces = [piece.strip() for piece in text.split(UNION)]
+    if any(not piece for piece in pieces):
+        raise SoundSiftError(f"text prompt {text!r} has an empty part: write A | B, each side a sound")
+    parts = []
+    for piece in pieces:
+        words = set("".join(c if c.isalnum() else " " for c in piece.lower()).split())
+        speech_only = words & _SPEECH_WORDS and words <= _SPEECH_WORDS | _SPEECH_FILLER
+        parts += SPEECH_PARTS if speech_only else [piece]
+    parts = tuple(dict.fromkeys(parts))
+    return () if parts == (text,) else parts
 
 
 def parse_span(text: str) -> tuple[str, float, float]:
@@ -72,10 +112,11 @@ def _clicks(click) -> list[tuple[float, float, float]]:
 
 def build_prompts(text=None, audio_query=None, click=None, spans=None) -> list[Prompt]:
     """The prompts of one separation, in stem order: each text, the audio example, each click; with
-    none of those, the + spans' own audio (``span``). Spans also steer every other prompt."""
+    none of those, the + spans' own audio (``span``). Spans also steer every other prompt. A text may
+    be the union of several sounds (:func:`text_parts`)."""
     prompts = []
     if text is not None:
-        prompts += [Prompt("text", t, t) for t in check_texts(text)]
+        prompts += [Prompt("text", t, t, parts=text_parts(t)) for t in check_texts(text)]
     if audio_query is not None:
         prompts.append(Prompt("audio", "audio-query", audio_query))
     prompts += [Prompt("click", click_label(c), c) for c in _clicks(click)]

@@ -50,6 +50,25 @@ def test_an_absent_prompt_is_reported_with_its_stem_level(tmp_path):
     assert below > 25 and abs(below + 10 * np.log10((stem ** 2).sum() / (mix ** 2).sum())) < 1  # the level written
 
 
+def test_speech_of_either_sex_is_one_stem_of_both_speech_classes(tmp_path):
+    """'speech' names no sex: the stem is the union of the two speech classes' masks, and holds the voice."""
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "speech", "--text", "a piano", "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 'speech' is one stem holding 'a man speaking' and 'a woman speaking'" in proc.stderr
+    folder = tmp_path / "separator-small" / "mixture"
+    mix = sf.read(EXAMPLE / "mixture.flac", dtype="float64")[0]
+    voice = sf.read(EXAMPLE / "s2-female-speech.flac", dtype="float64")[0]
+    stem = sf.read(folder / "speech.wav", dtype="float64")[0]
+    gain = (stem @ voice) / (voice @ voice)  # SI-SDR against the voice, before and after
+    before = (mix @ voice) / (voice @ voice)
+    si_sdr = 10 * np.log10(np.sum((gain * voice) ** 2) / np.sum((stem - gain * voice) ** 2))
+    si_sdr_mix = 10 * np.log10(np.sum((before * voice) ** 2) / np.sum((mix - before * voice) ** 2))
+    assert si_sdr > si_sdr_mix + 3
+    assert abs(10 * np.log10(np.sum(stem ** 2) / np.sum(voice ** 2))) < 3  # at the voice's level
+    stems = [sf.read(folder / n, dtype="float64")[0] for n in ("speech.wav", "a-piano.wav", "residual.wav")]
+    np.testing.assert_allclose(sum(stems), mix, atol=1e-5)
+
+
 def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
     out = tmp_path / "sep"
     query = ROOT / "examples" / "test" / "test-000003" / "s1-violin.flac"
@@ -88,7 +107,7 @@ def _nan_wav(path):
     return path
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "bad-span",
+@pytest.mark.parametrize("case", ["missing", "empty", "nan", "silent", "no-prompt", "empty-text", "empty-union", "bad-span",
                                   "span-outside", "corrupt", "click-outside", "click-late", "click-no-video",
                                   "bad-click", "second-silent", "second-short-for-span", "same-name", "too-short"])
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
@@ -108,6 +127,7 @@ def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, case):
         "silent": [tmp_path / "silent.wav", "--text", "a violin"],
         "no-prompt": [good],
         "empty-text": [good, "--text", "  "],
+        "empty-union": [good, "--text", "a violin | "],
         "bad-span": [good, "--text", "a violin", "--span", "1:2"],
         "span-outside": [good, "--text", "a violin", "--span", "+5:60"],
         "corrupt": [tmp_path / "corrupt.mp3", "--text", "a violin"],

@@ -131,18 +131,22 @@ def test_best_of_k_keeps_the_judges_favourite_and_writes_its_scores(tmp_path):
 
 
 @pytest.mark.slow
-def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example):
+@pytest.mark.parametrize("text", ["a woman speaking", "a person speaking"])  # the second: a union of two queries
+def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example, text):
     from judge import Judge
     from separation import Separator, build_prompts
 
     mix, rate, _, _ = example
     sep = Separator.from_pretrained()
     judge = Judge.from_pretrained(separator=sep)
-    prompt = build_prompts(text="a woman speaking")[0]
-    query = sep.encoder.embed_text([prompt.value])
+    prompt = build_prompts(text=text)[0]
+    query = sep.encoder.embed_text(prompt.texts)  # [parts, D]
     plan, variants, _, outputs = sep.candidates(mix, prompt, query, 8)
     assert len(plan) == len(outputs) == 8 and plan[0] == ("given", 1.0)
-    scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value)
+    assert torch.allclose(outputs[0], sep.separate(mix, rate, text=text).targets[0], atol=1e-5)
+    judge_query = torch.nn.functional.normalize(query.mean(0, keepdim=True), dim=-1)
+    assert torch.allclose(judge_query, sep.prompt_queries(mix, rate, text=text), atol=1e-6)
+    scores = judge.score_many(mix, rate, outputs, query=judge_query, text=prompt.value)
     best = int(np.argmax([s.overall for s in scores]))
     if scores[best].overall - scores[0].overall <= judge.net.config.rerank_margin:
         best = 0  # an alternative must clearly beat the prompt as given

@@ -7,11 +7,12 @@ import torch
 from encoders import PEAVConfig, PEAVEncoder, PEAVModel
 from encoders.api import NativeBackend
 from separation.losses import separation_loss
-from separation import Separator, parse_span
+from separation import Separator, build_prompts, parse_span
 from separation.apply import apply_separator, span_track
 from separation.click import click_window
 from separation.configuration import SeparatorConfig
 from separation.modeling import SeparatorNet
+from separation.prompts import SPEECH_PARTS, text_parts
 from soundsift.errors import SoundSiftError
 
 
@@ -59,6 +60,38 @@ def test_several_prompts_never_exceed_the_mixture():
     out = apply_separator(constant_mask_net(20.0), wave, torch.randn(3, 64), segment=1.0)
     assert out.shape == (3, 1, wave.shape[-1])
     assert torch.allclose(out.sum(0), wave, atol=1e-4)  # three full masks are scaled to share it
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("a person speaking", SPEECH_PARTS), ("speech", SPEECH_PARTS), ("People talking", SPEECH_PARTS),
+    ("a man speaking", ()), ("a woman talking", ()), ("speech and music", ()), ("someone talking on the phone", ()),
+    ("a violin", ()), ("a chorus of voices", ()), ("a dog barking | a cat", ("a dog barking", "a cat")),
+    ("a dog | speech | a dog", ("a dog",) + SPEECH_PARTS)])
+def test_text_parts_unite_listed_sounds_and_speech_of_either_sex(text, parts):
+    assert text_parts(text) == parts
+
+
+def test_a_union_with_an_empty_side_is_refused():
+    with pytest.raises(SoundSiftError, match="empty part"):
+        build_prompts(text="a dog |")
+
+
+def test_a_union_stem_is_its_parts_stems_summed_and_stems_still_sum_to_the_input(tiny_separator):
+    wave = chord(3.0, channels=2)
+    union = tiny_separator.separate(wave, 16000, text="a dog | a cat")
+    apart = tiny_separator.separate(wave, 16000, text=["a dog", "a cat"])  # the two share the mixture
+    assert union.names == ["a-dog-a-cat", "residual"]
+    assert torch.allclose(union.targets[0], apart.targets[0] + apart.targets[1], atol=1e-5)
+    assert union.presence[0] == pytest.approx(max(apart.presence), abs=1e-3)  # there where either part is
+    # beside another prompt, the union is one stem among them and all of them still sum to the input
+    both = tiny_separator.separate(wave, 16000, text=["a dog | a cat", "a piano"])
+    assert both.names == ["a-dog-a-cat", "a-piano", "residual"]
+    assert torch.allclose(sum(both.targets) + both.residual, wave, atol=1e-5)
+    # prompts embedded once for many inputs (batches) give the same stems
+    prepared = tiny_separator.prepare(build_prompts(text=["a dog | a cat", "a piano"]))
+    assert prepared[0].embedding.shape[0] == 2 and prepared[1].embedding.shape[0] == 1
+    again = tiny_separator.separate(wave, 16000, prompts=prepared)
+    assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(again.targets, both.targets))
 
 
 def test_span_track_marks_frames():

@@ -11,8 +11,9 @@ also per prompt.
     python -m recipes.separation.speech_peers --data data/real --split test --corpus-mixtures [--count 50]
 
 ``--prompts``: instead, SoundSift alone under several speech prompts, per speaker sex (output level
-against the clean speech and SI-SDRi, medians): each sex's prompt, the other's, sex-neutral wordings,
-and the sum of the two stems of one joint "a man speaking" + "a woman speaking" separation.
+against the clean speech and SI-SDRi, medians): each sex's prompt, the other's, and sex-neutral wordings
+as SoundSift answers them (one stem of both speech classes, separation/prompts.py) and as one query of
+their own words (as SoundSift answered them before 2026-12-05).
 
 ``--corpus-mixtures``: instead, the split's own mixtures (speech among instruments, other sounds and
 sometimes another speaker), SI-SDRi of the first speech target by SoundSift, DeepFilterNet3 and the
@@ -116,11 +117,12 @@ def _separator(model: str | None):
     return Separator.from_pretrained(model) if model else Separator.from_pretrained()
 
 
-def _separate(sep, x: np.ndarray, prompt, stems: int | None = None) -> np.ndarray:
-    """SoundSift's target of a 16 kHz mono clip for a text prompt; with several prompts in one run,
-    its first ``stems`` targets [stems, n]."""
-    targets = sep.separate(torch.from_numpy(np.ascontiguousarray(x))[None], RATE, text=prompt).targets
-    return targets[0][0].numpy() if stems is None else np.stack([t[0].numpy() for t in targets[:stems]])
+def _separate(sep, x: np.ndarray, prompt) -> np.ndarray:
+    """SoundSift's target of a 16 kHz mono clip for a text prompt (or a :class:`Prompt`)."""
+    wave = torch.from_numpy(np.ascontiguousarray(x))[None]
+    if isinstance(prompt, str):
+        return sep.separate(wave, RATE, text=prompt).targets[0][0].numpy()
+    return sep.separate(wave, RATE, prompts=[prompt]).targets[0][0].numpy()
 
 
 def _si_sdri(y: np.ndarray, clean: np.ndarray, base: float) -> float:
@@ -159,18 +161,20 @@ def evaluate(root: str | Path, split: str = "test", count: int = 60, model: str 
 
 
 STUDY_PROMPTS = ("a man speaking", "a woman speaking", "a person speaking", "speech")
+ONE_QUERY = ("a person speaking", "speech")  # also as one query of their own words
 
 
 def prompt_study(root: str | Path, split: str = "test", count: int = 60, model: str | None = None,
                  noise_split: str | None = None) -> dict:
     """{sex: {prompt: {"level", "si_sdri", "count"}}} on the speech-in-noise mixtures (see --prompts)."""
+    from separation.prompts import Prompt
+
     sep, out = _separator(model), {}
     for clean, noise, sex in mixtures(Path(root), split, count, noise_split=noise_split):
         mix = clean + noise
         base = float(si_sdr(torch.from_numpy(mix), torch.from_numpy(clean)))
         outputs = {p: _separate(sep, mix, p) for p in STUDY_PROMPTS}
-        joint = _separate(sep, mix, ["a man speaking", "a woman speaking"], stems=2)
-        outputs["man + woman, one run, stems summed"] = joint[0] + joint[1]
+        outputs |= {f"{p}, one query": _separate(sep, mix, Prompt("text", p, p)) for p in ONE_QUERY}
         for name, y in outputs.items():
             row = out.setdefault(sex, {}).setdefault(name, {"level": [], "si_sdri": []})
             row["level"].append(_level(y, clean))
