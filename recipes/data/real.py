@@ -72,11 +72,15 @@ def _hash(text: str) -> int:
 
 
 def assign_splits(recs: list[dict]) -> dict[str, str]:
-    """group -> split, per class: the largest recording trains; then test, val by hash; rest train."""
+    """group -> split, per class: the largest recording trains; then test, val by hash; rest train.
+    A recording whose catalog entry fixes its split takes that one and is left out of the draw."""
     by_label = defaultdict(list)
-    for r in recs:
-        by_label[r["label"]].append(r)
     split = {}
+    for r in recs:
+        if r["entry"].split:
+            split[r["group"]] = r["entry"].split
+        else:
+            by_label[r["label"]].append(r)
     for label, items in by_label.items():
         items = sorted(items, key=lambda r: _hash(r["group"]))
         biggest = max(items, key=lambda r: len(r["files"]))
