@@ -62,7 +62,8 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
     prompts = build_prompts(text, query, click_list or None, span_list)  # the stems, their order and names
     for p in prompts:
         if p.parts and not quiet:
-            print(f"note: {p.label!r} is one stem holding " + " and ".join(map(repr, p.parts)), file=sys.stderr)
+            listed = ", ".join(map(repr, p.parts[:-1])) + f" and {p.parts[-1]!r}"
+            print(f"note: {p.label!r} is one stem holding {listed}", file=sys.stderr)
     sources = [AudioFile(path) for path in inputs]
     for source in sources:  # fail on any bad input before writing anything: one decoding pass, a block at a time
         source.scan(progress=not quiet and source.seconds > PROGRESS_SECONDS)
