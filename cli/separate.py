@@ -131,6 +131,8 @@ def scores_record(result, judge, seconds: float) -> dict:
 
 
 def _report(stems, result, source, encoding: str) -> None:
+    from separation.prompts import names_a_voice_by_sex
+
     for p in stems.paths:
         print(os.fspath(p))
     for name, prompt, scores, choice in zip(result.names, result.prompts, result.scores or [], result.choices or []):
@@ -144,8 +146,9 @@ def _report(stems, result, source, encoding: str) -> None:
     for prompt, p, stem_energy in zip(result.prompts, result.presence or [], stems.energy):
         if p < ABSENT_PRESENCE:
             level = 10 * math.log10((stem_energy + 1e-20) / (source.scan().energy + 1e-20))
+            hint = "; for a voice of either sex ask for 'speech'" if names_a_voice_by_sex(prompt) else ""
             print(f"note: {prompt!r} does not seem to be in {source.path.name} (presence {p:.2f}); its stem is "
-                  f"{-level:.0f} dB below the input", file=sys.stderr)
+                  f"{-level:.0f} dB below the input{hint}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> None:

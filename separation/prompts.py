@@ -57,6 +57,10 @@ _SPEECH_FILLER = {"a", "an", "the", "some", "someone", "somebody", "person", "pe
                   "clearly", "aloud", "reading", "saying", "words", "spoken", "two", "several", "many"}
 
 
+_SEX_WORDS = {"man", "men", "male", "woman", "women", "female", "boy", "boys", "girl", "girls", "lady", "ladies",
+              "gentleman", "gentlemen", "guy", "guys"}
+
+
 def text_parts(text: str) -> tuple[str, ...]:
     """The parts a text prompt's stem is the union of, or () for a text queried as it is: the pieces
     of a text joined by ``|``, and for a wording that names speech and nothing else ("a person
@@ -66,11 +70,22 @@ def text_parts(text: str) -> tuple[str, ...]:
         raise SoundSiftError(f"text prompt {text!r} has an empty part: write A | B, each side a sound")
     parts = []
     for piece in pieces:
-        words = set("".join(c if c.isalnum() else " " for c in piece.lower()).split())
+        words = _words(piece)
         speech_only = words & _SPEECH_WORDS and words <= _SPEECH_WORDS | _SPEECH_FILLER
         parts += SPEECH_PARTS if speech_only else [piece]
     parts = tuple(dict.fromkeys(parts))
     return () if parts == (text,) else parts
+
+
+def names_a_voice_by_sex(text: str) -> bool:
+    """Whether a text asks for speech of one sex ("a man speaking", "a female voice"): the prompts whose
+    gate can shut on a voice unlike the few recorded speakers of that sex it learnt from."""
+    words = _words(text)
+    return bool(words & _SPEECH_WORDS and words & _SEX_WORDS)
+
+
+def _words(text: str) -> set:
+    return set("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
 def parse_span(text: str) -> tuple[str, float, float]:

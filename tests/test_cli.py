@@ -69,6 +69,14 @@ def test_speech_of_either_sex_is_one_stem_of_both_speech_classes(tmp_path):
     np.testing.assert_allclose(sum(stems), mix, atol=1e-5)
 
 
+def test_an_absent_voice_of_one_sex_is_reported_with_the_prompt_for_either(tmp_path):
+    proc = run("separate", EXAMPLE / "s0-piano.flac", "--text", "a woman speaking", "--text", "a violin", "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 2 and all("does not seem to be in s0-piano.flac" in n for n in notes)
+    assert notes[0].endswith("for a voice of either sex ask for 'speech'") and "speech" not in notes[1]
+
+
 def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
     out = tmp_path / "sep"
     query = ROOT / "examples" / "test" / "test-000003" / "s1-violin.flac"

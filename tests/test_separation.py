@@ -12,7 +12,7 @@ from separation.apply import apply_separator, span_track
 from separation.click import click_window
 from separation.configuration import SeparatorConfig
 from separation.modeling import SeparatorNet
-from separation.prompts import SPEECH_PARTS, text_parts
+from separation.prompts import SPEECH_PARTS, names_a_voice_by_sex, text_parts
 from soundsift.errors import SoundSiftError
 
 
@@ -69,6 +69,12 @@ def test_several_prompts_never_exceed_the_mixture():
     ("a dog | speech | a dog", ("a dog",) + SPEECH_PARTS)])
 def test_text_parts_unite_listed_sounds_and_speech_of_either_sex(text, parts):
     assert text_parts(text) == parts
+
+
+@pytest.mark.parametrize("text, expected", [("a man speaking", True), ("A female voice", True), ("a guy's voice", True),
+                                            ("speech", False), ("a man", False), ("a woman playing the violin", False)])
+def test_prompts_for_one_sex_of_voice_are_told_apart(text, expected):
+    assert names_a_voice_by_sex(text) is expected
 
 
 def test_a_union_with_an_empty_side_is_refused():
