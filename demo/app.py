@@ -103,7 +103,7 @@ class Engine:
                  score: bool = False, progress: bool = True) -> dict:
         """One request: returns the files and figures to show, all inside a fresh request folder."""
         from demo.media import spectrograms, waveform_with_spans, with_soundtrack, zip_folder
-        from separation.prompts import build_prompts, parse_click, parse_span
+        from separation.prompts import build_prompts, names_a_voice_by_sex, parse_click, parse_span
         from separation.stems import write_stems
         from soundsift.io import AudioFile, load_audio, probe
 
@@ -151,12 +151,16 @@ class Engine:
         lines = []
         for i, (name, prompt) in enumerate(zip(result.names, result.prompts)):
             line = f"**{i + 1}. {prompt}** — presence {result.presence[i]:.2f}" if result.presence else f"**{prompt}**"
+            if prompts[i].parts:
+                line += " (one stem of " + ", ".join(f"'{t}'" for t in prompts[i].parts) + ")"
             if result.scores:
                 s = result.scores[i].as_dict()
                 line += (f"; judge: overall {s['overall']:.2f}, recall {s['recall']:.2f}, precision {s['precision']:.2f}, "
                          f"faithfulness {s['faithfulness']:.2f}" + (f" (kept: {result.choices[i]})" if candidates > 1 else ""))
             if result.presence and result.presence[i] < 0.5:
                 line += " — this sound does not seem to be in the input"
+                if names_a_voice_by_sex(prompt):
+                    line += "; for a voice of either sex ask for 'speech'"
             lines.append(line)
         return {"status": "\n\n".join(lines), "spectrograms": str(figure), "spans": str(span_figure) if span_figure else None,
                 "targets": [(prompt, str(p)) for prompt, p in zip(result.prompts, written.paths[:-1])],
