@@ -230,6 +230,13 @@ def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALO
             if len(pieces) > MAX_CLIPS_PER_RECORDING:  # a long speaker or song is not all of its class
                 keep = rng.choice(len(pieces), MAX_CLIPS_PER_RECORDING, replace=False)
                 pieces = [pieces[i] for i in sorted(keep)]
+        if entry.sex == "pitch":  # the files name the speaker, not the sex
+            sex, detail = _sex_by_pitch(pieces, seed, rec["group"])
+            if sex is None:
+                rejected.append({"file": rec["files"][0], "package": entry.package, "label": rec["label"],
+                                 "recording": rec["group"], "reason": f"speaker's sex unclear by pitch: {detail}"})
+                continue
+            rec = {**rec, "label": f"{sex} speech", "sex": sex}
         for k, (x, f, native) in enumerate(pieces):
             clip, reason, active = check_clip(x)
             if clip is None:
@@ -243,10 +250,19 @@ def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALO
             clips.append({"id": cid, "label": rec["label"], "split": split, "path": str(rel),
                           "duration": round(len(clip) / RATE, 3), "activity": spans_from_frames(active),
                           "recording": rec["group"], "package": entry.package, "file": f, "licence": entry.licence,
-                          "sex": entry.sex, "source_rate": int(native), "kind": entry.kind})
+                          "sex": rec.get("sex", entry.sex), "source_rate": int(native), "kind": entry.kind})
     (out / "clips.jsonl").write_text("".join(json.dumps(c) + "\n" for c in clips))
     (out / "rejected.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rejected))
     return out
+
+
+def _sex_by_pitch(pieces: list, seed: int, group: str) -> tuple[str | None, str]:
+    """recording_sex on a seeded sample of a recording's clips (its own generator: the ingest's is not
+    drawn from)."""
+    from recipes.data.speaker_sex import SAMPLE_LINES, recording_sex
+
+    pick = np.random.default_rng([seed, _hash(group)]).choice(len(pieces), min(SAMPLE_LINES, len(pieces)), replace=False)
+    return recording_sex([pieces[i][0] for i in sorted(pick)], RATE)
 
 
 def _lowpass(x: np.ndarray, cutoff: float = 4000.0) -> np.ndarray:

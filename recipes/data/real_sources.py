@@ -25,11 +25,18 @@ class Entry:
     patterns: tuple   # glob patterns (absolute)
     licence: str
     group: str = "file"   # one recording is: "file", "folder" (a speaker or kit in one folder), or a fixed name
-    sex: str | None = None  # speech: from the package's own naming (voice folders, speaker names)
+    sex: str | None = None  # speech: from the package's own naming (voice folders, speaker names), or
+    # "pitch": told at ingest by the speaker's pitch (recipes/data/speaker_sex.py:recording_sex; label
+    # "speech" then becomes "male speech" or "female speech"; a speaker it cannot tell is left out)
     kind: str = "clip"    # "clip" (a recording), "kit" (one-shots sequenced into patterns), "stems" (song stems)
     # A fixed split, for recordings added after the validation and test splits were drawn: they train,
     # so that those splits (and every figure measured on them) stay as they were.
     split: str | None = None
+
+    def __post_init__(self):
+        if self.sex == "pitch" and not self.split:
+            raise ValueError(f"{self.group}: a speaker whose sex pitch tells needs a fixed split (its class is "
+                             "not known when the splits are drawn)")
 
 
 CATALOG = [
@@ -120,16 +127,18 @@ CATALOG = [
                                           "/usr/share/games/minetest/games/minetest_game/mods/*/sounds/*fire*.ogg",
                                           "/usr/share/games/minetest/games/minetest_game/mods/*/sounds/*rain*.ogg"),
           "CC-BY-SA-3.0", "minetest"),
-    # Fish Fillets' Czech voice acting: one actor per fish, named by the file's second field ("v" the big
-    # fish, "m" the small one). The names give no sex; pitch does, clearly (docs/DATA.md: median F0 of
-    # a 12-line sample 129 Hz, 11 of 12 lines under 165 Hz; 254 Hz, 12 of 12 over). The game's minor
-    # characters (a few minutes each, several sung or shouted) are left out. Added 2026-12-05: training
-    # only, and last in the catalog, so that the ingest's random draws for the recordings before them
-    # (the clips kept of a long recording, kit patterns) stay as they were.
-    Entry("male speech", "fillets-ng-data-cs", ("/usr/share/games/fillets-ng/sound/*/cs/*-v-*.ogg",), "GPL-2",
-          "fillets-big-fish", "male", split="train"),
-    Entry("female speech", "fillets-ng-data-cs", ("/usr/share/games/fillets-ng/sound/*/cs/*-m-*.ogg",), "GPL-2",
-          "fillets-small-fish", "female", split="train"),
+    # Speakers added 2026-12-05, training only (so validation and test stay as they were) and last in the
+    # catalog (so the ingest's random draws for the recordings before them are unchanged). Their files
+    # name the speaker but not the sex, which pitch tells (docs/DATA.md). Fish Fillets' Czech voice
+    # acting: the two fish, who speak nearly all its lines ("v" the big one, "m" the small one; the minor
+    # characters, a few minutes each and often sung or shouted, are left out).
+    Entry("speech", "fillets-ng-data-cs", ("/usr/share/games/fillets-ng/sound/*/cs/*-v-*.ogg",), "GPL-2",
+          "fillets-big-fish", "pitch", split="train"),
+    Entry("speech", "fillets-ng-data-cs", ("/usr/share/games/fillets-ng/sound/*/cs/*-m-*.ogg",), "GPL-2",
+          "fillets-small-fish", "pitch", split="train"),
+    # Tux Paint's spoken stamp descriptions: one speaker per language.
+    *[Entry("speech", "tuxpaint-stamps-default", (f"/usr/share/tuxpaint/stamps/**/*_desc_{lang}.ogg",), "GPL-2",
+            f"tuxpaint-{lang}", "pitch", split="train") for lang in ("fr", "ro", "ru", "ca", "bg", "es", "be", "el", "da")],
 ]
 
 PACKAGES = sorted({e.package for e in CATALOG})

@@ -43,6 +43,24 @@ def sex_from_pitch(f0: float) -> str | None:
     return "male" if f0 < THRESHOLD_HZ else "female"
 
 
+SAMPLE_LINES = 12
+MIN_AGREEMENT = 0.9
+
+
+def recording_sex(waves: list, rate: int) -> tuple[str | None, str]:
+    """A speaker's sex from a sample of their lines ([T] arrays at ``rate``): the side of the boundary
+    that at least ``MIN_AGREEMENT`` of the voiced lines fall on, or None when they do not agree that
+    well (a second speaker, shouting, song); and what was measured, for the manifest or a rejection."""
+    calls = [sex_from_pitch(median_f0(w, rate)) for w in waves]
+    voiced = [c for c in calls if c is not None]
+    if not voiced:
+        return None, "no voiced line"
+    best = max(("male", "female"), key=voiced.count)
+    share = voiced.count(best) / len(voiced)
+    detail = f"{voiced.count('male')} of {len(voiced)} voiced lines under {THRESHOLD_HZ:g} Hz"
+    return (best if share >= MIN_AGREEMENT else None), detail
+
+
 def check(data: Path, per_recording: int = 20, seed: int = 0) -> list[dict]:
     """Per speech recording: its label, median F0 over a sample of clips, the share the method agrees with."""
     clips = [json.loads(line) for line in (data / "clips.jsonl").read_text().splitlines()]
