@@ -60,4 +60,4 @@ examples: setup
 real-data: setup
 	debs=$$($(PY) -c "from recipes.data.real_sources import PACKAGES; print(' '.join(PACKAGES))"); \
 		dpkg -s $$debs >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$debs && apt-get clean; }
-	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data real --out data/real --skip fillets-ng-data-cs
+	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data real --out data/real --skip fillets-ng-data-cs --skip tuxpaint-stamps-default

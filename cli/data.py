@@ -56,8 +56,8 @@ def add_commands(sub) -> None:
     r.add_argument("--val", type=int, default=150, help="validation mixtures (real only: guides training choices)")
     r.add_argument("--test", type=int, default=200, help="real-test mixtures (and the test songs' stems)")
     r.add_argument("--skip", action="append", default=[], metavar="PACKAGE",
-                   help="leave this package's recordings out (repeatable; the shipped models' corpus "
-                        "data/real skips fillets-ng-data-cs, added later for stage 11)")
+                   help="leave this package's recordings out (repeatable; the shipped models' corpus data/real "
+                        "skips fillets-ng-data-cs and tuxpaint-stamps-default, speakers added later)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_real)
 
