@@ -43,4 +43,4 @@ def variants_for(plan, parts: int = 1) -> tuple[list[str], list[Variant]]:
     of several ``parts`` (a union) has that many rows per query, and each variant takes all of them."""
     queries = list(dict.fromkeys(q for q, _ in plan))
     rows = [tuple(range(i * parts, (i + 1) * parts)) for i in range(len(queries))]
-    return queries, [Variant(rows[queries.index(q)] if parts > 1 else queries.index(q), p) for q, p in plan]
+    return queries, [Variant(rows[queries.index(q)], p) for q, p in plan]

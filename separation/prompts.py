@@ -55,8 +55,7 @@ _SPEECH_FILLER = {"a", "an", "the", "some", "someone", "somebody", "person", "pe
                   "humans", "child", "children", "kid", "kids", "adult", "adults", "and", "of", "in", "is",
                   "are", "who", "with", "loud", "loudly", "quiet", "quietly", "soft", "softly", "clear",
                   "clearly", "aloud", "reading", "saying", "words", "spoken", "two", "several", "many"}
-
-
+# Words that name a speaker's sex (see names_a_voice_by_sex).
 _SEX_WORDS = {"man", "men", "male", "woman", "women", "female", "boy", "boys", "girl", "girls", "lady", "ladies",
               "gentleman", "gentlemen", "guy", "guys"}
 

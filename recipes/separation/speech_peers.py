@@ -114,7 +114,7 @@ def mixtures(root: Path, split: str, count: int, seed: int = 0, noise_split: str
 def _separator(model: str | None):
     from separation import Separator
 
-    return Separator.from_pretrained(model) if model else Separator.from_pretrained()
+    return Separator.from_pretrained(model)  # None: the shipped one
 
 
 def _separate(sep, x: np.ndarray, prompt) -> np.ndarray:
