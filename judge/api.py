@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from judge.configuration import SCORES
-from judge.features import judge_features
+from judge.features import ALL_FEATURES, judge_features
 from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device, check_texts
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import AudioFile
@@ -69,6 +69,12 @@ class Judge:
             raise SoundSiftError(f"{path}: not a judge folder (no config.json)")
         with reading_model(path):
             net = JudgeNet.from_pretrained(path)
+        if separator is None and net.config.uses_separator:
+            from separation import Separator
+            from separation.api import DEFAULT_DIR as SEPARATOR_DIR
+
+            separator = Separator.from_pretrained(SEPARATOR_DIR.parent / str(net.config.separator), encoder=encoder,
+                                                  device=device)
         if encoder is None:
             encoder = separator.encoder if separator is not None else \
                 PEAVEncoder.from_pretrained(ENCODER_DIR.parent / str(net.config.encoder), device=device)
@@ -143,19 +149,48 @@ class Judge:
         return self.encoder.embed_audio(torch.cat(parts, dim=-1), self.encoder.sample_rate), None
 
     # --- scoring ------------------------------------------------------------------------------------
+    def _separated(self, mix: torch.Tensor, query: torch.Tensor, text=None, audio_query=None, spans=None,
+                   video=None, click=None) -> torch.Tensor:
+        """The separator's own output [T] for the prompt on the (mono, judge-rate) mixture [T]."""
+        if text is None and audio_query is None and click is None and not spans:
+            from separation.apply import SegmentStream
+
+            stream = SegmentStream(self.separator.net, query, mix.shape[-1], share=False,
+                                   segment=self.separator.net.config.segment_seconds)
+            return torch.cat(list(stream.run([mix[None]])), dim=-1)[0, 0]
+        result = self.separator.separate(mix[None], self.sample_rate, text=text, audio_query=audio_query,
+                                         spans=spans, video=video, click=click)
+        return result.targets[0].mean(0)
+
     @torch.no_grad()
     def score_many(self, mixture, rate: int, candidates, target_rate: int | None = None, query=None,
-                   text=None, audio_query=None, spans=None, video=None, click=None) -> list[Scores]:
+                   text=None, audio_query=None, spans=None, video=None, click=None,
+                   separated=None) -> list[Scores]:
         """Scores of several separations of one mixture for one prompt: ``candidates`` [K, C, T] (or a
-        list of [C, T]), each a target estimate (its residual is the mixture minus it)."""
+        list of [C, T]), each a target estimate (its residual is the mixture minus it). ``separated``:
+        the judge's separator's own output for this prompt ([C, T] at ``rate``), when already at hand
+        (best-of-k's plain candidate); else the judge makes it when its features need it."""
         if isinstance(candidates, (list, tuple)):
             candidates = torch.stack([torch.as_tensor(c, dtype=torch.float32) for c in candidates])
         if query is None:
             query, text = self.query(mixture, rate, text, audio_query, spans, video, click)
         elif text is not None:
             text = check_texts(text)[0]
+        notes = []
+        if separated is not None:
+            separated = torch.as_tensor(separated, dtype=torch.float32)
+            _, separated = self._inputs(mixture, rate, separated if separated.dim() > 1 else separated[None],
+                                        target_rate)
+            notes = self.notes
         mix, tgt = self._inputs(mixture, rate, candidates, target_rate)
-        feats = judge_features(self.encoder, mix, tgt, query, text)
+        self.notes = self.notes + [n for n in notes if n not in self.notes]
+        if self.net.config.uses_separator:
+            separated = self._separated(mix, query, text, audio_query, spans, video, click) \
+                if separated is None else separated[0]
+        else:
+            separated = None
+        feats = judge_features(self.encoder, mix, tgt, query, text, separated)
+        feats = feats[:, [ALL_FEATURES.index(name) for name in self.net.config.features]]
         values = self.net.scores(feats).tolist()
         return [Scores(**{name: float(v) for name, v in zip(SCORES, row)}) for row in values]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from judge.features import FEATURES
+from judge.features import FEATURES, SEPARATOR_FEATURES
 from soundsift.config import JsonConfig
 
 SCORES = ("overall", "recall", "precision", "faithfulness")
@@ -14,6 +14,7 @@ SCORES = ("overall", "recall", "precision", "faithfulness")
 class JudgeConfig(JsonConfig):
     model_type: str = "soundsift_judge"
     encoder: str = "peav-small"   # whose embeddings the features are made of (and the prompts' queries)
+    separator: str = "separator-small"  # whose output for the prompt the sep_* features compare with
     sample_rate: int = 16000
     features: list = field(default_factory=lambda: list(FEATURES))
     hidden: int = 128
@@ -26,3 +27,7 @@ class JudgeConfig(JsonConfig):
     # (chosen on validation: recipes/judge/calibrate.py; among similar candidates the judge's ranking is weak).
     rerank_margin: float = 0.2
     lineage: dict = field(default_factory=dict)
+
+    @property
+    def uses_separator(self) -> bool:
+        return any(name in SEPARATOR_FEATURES for name in self.features)

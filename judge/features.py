@@ -7,6 +7,8 @@ added noise, clipping, missing bands). All relative, so the input's level does n
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -33,6 +35,16 @@ FEATURES = [
     "hf_share_target", "hf_share_mixture", "hf_share_diff", "flatness_target", "flatness_mixture",
     "clipped_share", "crest_target",
 ]
+# The separator's own output for the prompt as a stand-in reference (one pass per mixture and prompt,
+# shared by every candidate): how the target splits onto it and onto the rest of the mixture, and how
+# much of its spectrum the target holds and its residual leaves. A recording the encoder has never
+# heard still has a level and a spectrum the separator's estimate can be compared with.
+SEPARATOR_FEATURES = [
+    "sep_level", "sep_alpha", "sep_beta", "sep_share_own", "sep_share_rest", "sep_share_error", "sep_cos",
+    "sep_level_diff", "sep_spec_recall", "sep_spec_precision", "sep_spec_left",
+]
+ALL_FEATURES = FEATURES + SEPARATOR_FEATURES
+FEATURE_SETS = {"encoder": FEATURES, "separator": ALL_FEATURES}  # named sets for recipes (config.features)
 
 
 def _q(x: torch.Tensor, q: float) -> torch.Tensor:
@@ -55,11 +67,40 @@ def _flatness(power: torch.Tensor) -> torch.Tensor:
     return (flat * w).sum(-1) / (w.sum(-1) + EPS)
 
 
+def separator_features(mixture: torch.Tensor, targets: torch.Tensor, separated: torch.Tensor) -> torch.Tensor:
+    """[K, len(SEPARATOR_FEATURES)]: K targets [K, T] against the separator's own output [T] for the
+    prompt (``p``) and the rest of the mixture (``m - p``)."""
+    k = targets.shape[0]
+    p, r = separated.reshape(1, -1), (mixture - separated).reshape(1, -1)
+    e_m = float(mixture.pow(2).sum()) + EPS
+    e_t = targets.pow(2).sum(-1) + EPS
+    pp, rr, pr = (p * p).sum(), (r * r).sum(), (p * r).sum()
+    # least squares t ~ alpha p + beta r; the ridge keeps alpha near 0 when the separator found nothing
+    gram = torch.stack([torch.stack([pp, pr]), torch.stack([pr, rr])]) + 1e-4 * e_m * torch.eye(2)
+    coef = torch.linalg.solve(gram, torch.stack([targets @ p[0], targets @ r[0]]))  # [2, K]
+    alpha, beta = coef[0], coef[1]
+    err = (targets - alpha[:, None] * p - beta[:, None] * r).pow(2).sum(-1)
+    window = torch.hann_window(N_FFT)
+    spec = torch.stft(torch.cat([p, targets, mixture[None] - targets]), N_FFT, HOP, window=window,
+                      return_complex=True).abs()
+    s_p, s_t, s_r = spec[:1], spec[1: 1 + k], spec[1 + k:]
+    own = torch.minimum(s_t, s_p).sum((-2, -1))
+    feats = [torch.full((k,), 10 * math.log10(float(pp) / e_m + EPS)).clamp(min=-80),
+             alpha.clamp(-3, 3), beta.clamp(-3, 3), (alpha.pow(2) * pp / e_t).clamp(max=4),
+             (beta.pow(2) * rr / e_t).clamp(max=4), (err / e_t).clamp(max=4),
+             (targets @ p[0]) / (e_t.sqrt() * (pp.sqrt() + EPS)),
+             (10 * torch.log10(e_t / (pp + EPS))).clamp(-80, 80) / 10,
+             own / (s_p.sum() + EPS), own / (s_t.sum((-2, -1)) + EPS),
+             torch.minimum(s_r, s_p).sum((-2, -1)) / (s_p.sum() + EPS)]
+    return torch.stack([x.float().reshape(k) for x in feats], dim=-1)
+
+
 @torch.no_grad()
 def judge_features(encoder, mixture: torch.Tensor, targets: torch.Tensor, query: torch.Tensor,
-                   text: str | None = None) -> torch.Tensor:
+                   text: str | None = None, separated: torch.Tensor | None = None) -> torch.Tensor:
     """Features [K, len(FEATURES)] of K candidate targets [K, T] of one mixture [T] (mono, at the
-    encoder's rate) for one prompt: its query embedding [1, D] and, for a text prompt, its text."""
+    encoder's rate) for one prompt: its query embedding [1, D] and, for a text prompt, its text;
+    with ``separated`` (the separator's own output for the prompt, [T]), [K, len(ALL_FEATURES)]."""
     k = targets.shape[0]
     residuals = mixture[None] - targets
     signals = torch.cat([mixture[None], targets, residuals])  # [1 + 2K, T]
@@ -109,4 +150,6 @@ def judge_features(encoder, mixture: torch.Tensor, targets: torch.Tensor, query:
               ((targets.abs() >= 0.98 * peak) & (peak > EPS)).float().mean(-1) * 100,
               20 * torch.log10((peak[:, 0] + EPS) / (rms + EPS)) / 20]
     out = torch.stack([x.float().reshape(k) for x in feats], dim=-1)
+    if separated is not None:
+        out = torch.cat([out, separator_features(mixture, targets, separated)], dim=-1)
     return torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

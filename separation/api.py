@@ -266,7 +266,8 @@ class Separator:
                 timing = visual[i: i + 1, :, : max(1, round(excerpt.shape[-1] / self.sample_rate * per_second))]
             plan, variants, embs, outputs = self.candidates(excerpt, prompt, groups[i], k, spans, segment, timing)
             text = prompt.value if prompt.kind == "text" else None
-            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=judge_queries[i: i + 1], text=text)
+            ranked = judge.score_many(excerpt, self.sample_rate, outputs, query=judge_queries[i: i + 1], text=text,
+                                      separated=outputs[0])  # the plain candidate is the separator's own output
             best = max(range(len(ranked)), key=lambda j: ranked[j].overall)
             if ranked[best].overall - ranked[0].overall <= judge.net.config.rerank_margin:
                 best = 0  # an alternative must clearly beat the prompt as given

@@ -178,8 +178,28 @@ def test_the_judge_recipe_builds_its_corpus_trains_and_exports(tiny_corpus, tmp_
     trainer.fit(JudgeModule(), data)
     export(str(tmp_path / "ckpt" / "last.ckpt"), str(tmp_path / "judge"), stage="tiny")
     net = JudgeNet.from_pretrained(tmp_path / "judge")
+    features = load(tmp_path / "corpus", net.config.features)[0]  # the columns this judge reads
     assert torch.allclose(net.feature_mean, features.mean(0), atol=1e-4)  # standardised by its training corpus
     assert net.config.lineage["stage"] == "tiny" and net.scores(features).shape == (len(meta), 4)
+
+
+def test_separator_features_split_a_target_onto_the_separators_output_and_the_rest(example):
+    """The sep_* features: the mixture passed through is all of the separator's output and all of the
+    rest; the output itself is all of it and none of the rest; silence holds none of either."""
+    from judge.features import SEPARATOR_FEATURES, separator_features
+
+    mix, _, speech, piano = example
+    mix, own = mix[0], 0.9 * speech[0] + 0.1 * piano[0]  # a stand-in for the separator's output
+    noise = torch.randn(mix.shape, generator=torch.Generator().manual_seed(0)) * 0.05
+    f = separator_features(mix, torch.stack([mix, own, torch.zeros_like(mix), 0.5 * own + noise]), own)
+    col = {name: f[:, i] for i, name in enumerate(SEPARATOR_FEATURES)}
+    assert torch.allclose(col["sep_alpha"][:2], torch.tensor([1.0, 1.0]), atol=1e-2)
+    assert torch.allclose(col["sep_beta"][:2], torch.tensor([1.0, 0.0]), atol=1e-2)
+    assert col["sep_share_error"][:2].max() < 1e-3 and col["sep_share_error"][3] > 0.1  # added noise is error
+    assert abs(float(col["sep_cos"][1]) - 1) < 1e-4 and float(col["sep_spec_recall"][1]) > 0.999
+    assert float(col["sep_spec_recall"][2]) == 0  # silence holds none of it, and leaves it all in its residual
+    assert float(col["sep_spec_left"][2]) > float(col["sep_spec_left"][3]) > float(col["sep_spec_left"][1])
+    assert 0.4 < float(col["sep_alpha"][3]) < 0.6
 
 
 def test_the_ranking_loss_prefers_the_better_candidate_of_a_group_only():

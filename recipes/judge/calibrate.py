@@ -25,7 +25,7 @@ MARGINS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3)
 
 
 def choose(net, corpus) -> tuple[float, dict]:
-    features, refs, meta = load(corpus)
+    features, refs, meta = load(corpus, net.config.features)
     overall = net.scores(features)[:, 0].detach()
     present = torch.tensor([m["mix_si_sdr"] is not None for m in meta])
     si_sdri = refs[present, 4] - torch.tensor([m["mix_si_sdr"] for m in meta if m["mix_si_sdr"] is not None])

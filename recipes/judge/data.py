@@ -89,7 +89,8 @@ def candidates(separator, root: Path, row: dict, rng, by_label: dict, class_sim)
            "partial": float(rng.uniform(0.1, 1.0)) * ref + float(rng.uniform(0.0, 0.7)) * (mix - ref),
            "mixture": mix.clone(), "silence": torch.zeros_like(mix), "reference": ref.clone(),
            "degraded_reference": degrade(ref, rate, rng), "degraded_separator": degrade(default, rate, rng)}
-    groups = [(caption, {"kinds": list(out), "targets": torch.stack(list(out.values())), "reference": ref})]
+    groups = [(caption, {"kinds": list(out), "targets": torch.stack(list(out.values())), "reference": ref,
+                         "separated": default})]
     label, near = absent_classes(present, class_sim, rng)
     absent_caption = BY_LABEL[label].captions[0]
     leak_src = load_audio(root / present[int(rng.integers(len(present)))]["path"])[0][0]
@@ -98,14 +99,14 @@ def candidates(separator, root: Path, row: dict, rng, by_label: dict, class_sim)
               "absent_confusable": sep(text=BY_LABEL[near].captions[0]) if near else sep(text=absent_caption),
               "absent_leak": leak_src * level}
     groups.append((absent_caption, {"kinds": list(absent), "targets": torch.stack(list(absent.values())),
-                                    "reference": torch.zeros_like(mix)}))
+                                    "reference": torch.zeros_like(mix), "separated": absent["absent_separator"]}))
     return mix, rate, groups
 
 
 def build(separator, root: str | Path, split: str, out: str | Path, limit: int | None = None, seed: int = 0,
           progress: bool = True) -> Path:
     """Write the candidates' features and references for ``split`` into ``out`` (resumable)."""
-    from judge.features import judge_features
+    from judge.features import ALL_FEATURES, judge_features
 
     root, out = Path(root), Path(out)
     rows = read_manifest(root, split)[:limit]
@@ -128,7 +129,7 @@ def build(separator, root: str | Path, split: str, out: str | Path, limit: int |
                 mix_si_sdr = None
                 for caption, g in groups:
                     query = separator.encoder.embed_text([caption])
-                    feats.append(judge_features(separator.encoder, mix, g["targets"], query, caption))
+                    feats.append(judge_features(separator.encoder, mix, g["targets"], query, caption, g["separated"]))
                     present = float(g["reference"].pow(2).sum()) > 0
                     if present:
                         mix_si_sdr = float(si_sdr(mix, g["reference"]))
@@ -139,13 +140,16 @@ def build(separator, root: str | Path, split: str, out: str | Path, limit: int |
                                      "mix_si_sdr": mix_si_sdr if present else None})
                 bar.update(1)
             tensors = {"features": torch.cat(feats).contiguous(), "references": torch.tensor(refs, dtype=torch.float32)}
-            save_file(tensors, str(path), metadata={"meta": json.dumps(meta)})
+            save_file(tensors, str(path), metadata={"meta": json.dumps(meta), "features": json.dumps(ALL_FEATURES)})
     return out
 
 
-def load(folder: str | Path) -> tuple[torch.Tensor, torch.Tensor, list[dict]]:
-    """(features [N, F], references [N, len(REFERENCES)], meta per row) of a built judge corpus."""
+def load(folder: str | Path, features: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor, list[dict]]:
+    """(features [N, F], references [N, len(REFERENCES)], meta per row) of a built judge corpus;
+    ``features``: these columns, by name (a judge's ``config.features``), in this order."""
     from safetensors import safe_open
+
+    from judge.features import FEATURES
 
     files = sorted(Path(folder).glob("chunk-*.safetensors"))
     if not files:
@@ -153,10 +157,16 @@ def load(folder: str | Path) -> tuple[torch.Tensor, torch.Tensor, list[dict]]:
     feats, refs, meta = [], [], []
     for f in files:
         tensors = load_file(str(f))
-        feats.append(tensors["features"])
-        refs.append(tensors["references"])
         with safe_open(str(f), "pt") as handle:
             meta += json.loads(handle.metadata()["meta"])
+            names = json.loads(handle.metadata().get("features", "null")) or FEATURES  # older corpora: no names
+        if features is not None:
+            missing = [n for n in features if n not in names]
+            if missing:
+                raise SoundSiftError(f"{folder}: the corpus lacks features {missing}: rebuild it with recipes.judge.data")
+            tensors["features"] = tensors["features"][:, [names.index(n) for n in features]]
+        feats.append(tensors["features"])
+        refs.append(tensors["references"])
     return torch.cat(feats), torch.cat(refs), meta
 
 

@@ -23,7 +23,6 @@ from torchmetrics.functional import pearson_corrcoef, spearman_corrcoef
 from tqdm import tqdm
 
 from judge.configuration import SCORES
-from judge.features import FEATURES
 from recipes import common
 from recipes.data.build import read_manifest
 from recipes.judge.data import KINDS, build, load
@@ -61,9 +60,10 @@ def flag_quality(overall: torch.Tensor, si_sdri: torch.Tensor, threshold: float)
 
 
 def corpus_report(judge, corpus: str | Path) -> dict:
-    features, refs, meta = load(corpus)
+    names = judge.net.config.features
+    features, refs, meta = load(corpus, names)
     pred = judge.net.scores(features).detach()
-    baseline = features[:, FEATURES.index("cos_q_target")]
+    baseline = features[:, names.index("cos_q_target")]
     result = {"candidates": len(meta), "all": correlations(pred, refs, meta, baseline), "by_kind": {}, "by_sources": {}}
     for kind in KINDS:
         idx = [i for i, m in enumerate(meta) if m["kind"] == kind]
@@ -101,7 +101,7 @@ def rerank_arrays(separator, judge, root: Path, split: str, limit: int | None, p
             single += time.perf_counter() - began
             began = time.perf_counter()
             _, _, _, outputs = separator.candidates(mix, prompt, query, max(KS))
-            scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value)
+            scores = judge.score_many(mix, rate, outputs, query=query, text=prompt.value, separated=outputs[0])
             best_of += time.perf_counter() - began  # (the chosen output is recomputed once more in separate())
             truth.append([float(si_sdr(o[0], target)) - base for o in outputs])
             overall.append([sc.overall for sc in scores])

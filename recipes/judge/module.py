@@ -13,18 +13,19 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics.functional import spearman_corrcoef
 
 from judge.configuration import SCORES, JudgeConfig
+from judge.features import FEATURE_SETS
 from judge.modeling import JudgeNet
 from recipes.common import adamw_one_cycle
 
 
-def _load_all(folders) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(features, references, group) of corpora joined; a group is one prompt on one mixture of one
-    corpus (a corpus named twice is weighted twice, its groups kept apart)."""
+def _load_all(folders, features: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(features, references, group) of corpora joined, the feature columns named; a group is one
+    prompt on one mixture of one corpus (a corpus named twice is weighted twice, its groups kept apart)."""
     from recipes.judge.data import load
 
     feats, refs, groups, names = [], [], [], {}
     for n, folder in enumerate([folders] if isinstance(folders, str) else folders):
-        f, r, meta = load(folder)
+        f, r, meta = load(folder, features)
         feats.append(f)
         refs.append(r)
         groups.append(torch.tensor([names.setdefault((n, m["id"], m["prompt"]), len(names)) for m in meta]))
@@ -58,9 +59,13 @@ class JudgeDataModule(L.LightningDataModule):
         self.save_hyperparameters()
 
     def setup(self, stage: str | None = None) -> None:
+        self.select(JudgeConfig().features)
+
+    def select(self, features: list[str]) -> None:
+        """Load the corpora's columns of these features (the judge's ``config.features``)."""
         h = self.hparams
-        self.train_features, train_refs, self.train_groups = _load_all(h.train)
-        val_features, val_refs, val_groups = _load_all(h.val)
+        self.train_features, train_refs, self.train_groups = _load_all(h.train, features)
+        val_features, val_refs, val_groups = _load_all(h.val, features)
         self.train_set = TensorDataset(self.train_features, train_refs, self.train_groups)
         self.val_set = TensorDataset(val_features, val_refs, val_groups)
 
@@ -93,18 +98,16 @@ class JudgeModule(L.LightningModule):
         self.save_hyperparameters()
         cfg = JudgeConfig()
         for key, value in (config or {}).items():
+            if key == "features" and isinstance(value, str):  # a named set (judge/features.py)
+                value = list(FEATURE_SETS[value])
             setattr(cfg, key, value)
         self.net = JudgeNet(cfg)
         self._val = []
 
     def setup(self, stage: str) -> None:
         data = getattr(self.trainer, "datamodule", None)
-        if data is not None and hasattr(data, "train_features") and stage == "fit":
-            if data.train_features.shape[1] != len(self.net.config.features):
-                from soundsift.errors import SoundSiftError
-
-                raise SoundSiftError(f"the corpus has {data.train_features.shape[1]} features, the judge "
-                                     f"{len(self.net.config.features)}: rebuild it with recipes.judge.data")
+        if isinstance(data, JudgeDataModule) and stage == "fit":
+            data.select(self.net.config.features)  # the columns this judge reads, by name
             self.net.set_normalization(data.train_features)  # saved with the weights
 
     def loss(self, features, refs, groups) -> torch.Tensor:

@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from judge.features import FEATURES
 from recipes.judge.data import REFERENCES, load
 
 # Only "absent_separator" is the output for the caption its features were taken against (the corpus
@@ -33,7 +34,7 @@ FAILED = -60.0  # dB SI-SDRi counted for a silenced present target
 
 def plain_outputs(folder: str) -> dict:
     """Features, present label, output level (dB re mixture) and SI-SDRi of the plain outputs."""
-    feats, refs, meta = load(folder)
+    feats, refs, meta = load(folder, FEATURES)
     keep = [i for i, m in enumerate(meta) if m["kind"] in ("separator", ABSENT)]
     level, si_sdr = refs[:, REFERENCES.index("level")].numpy(), refs[:, REFERENCES.index("si_sdr")].numpy()
     return {"x": feats[keep].numpy().astype(np.float64),

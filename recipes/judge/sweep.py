@@ -30,7 +30,7 @@ def within(score: torch.Tensor, sdr: torch.Tensor, groups: torch.Tensor) -> floa
 
 
 def figures(net, corpus: str) -> dict:
-    features, refs, groups = _load_all([corpus])
+    features, refs, groups = _load_all([corpus], net.config.features)
     with torch.no_grad():
         s = net.scores(features)
     present = torch.isfinite(refs[:, 4])
