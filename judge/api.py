@@ -46,12 +46,22 @@ def _as_mono(wave, what: str) -> torch.Tensor:
     return wave.mean(-2)
 
 
+def _named_separator(name: str, encoder, device):
+    """A shipped separator by folder name, sharing the judge's encoder."""
+    from separation import Separator
+    from separation.api import DEFAULT_DIR as SEPARATOR_DIR
+
+    return Separator.from_pretrained(SEPARATOR_DIR.parent / str(name), encoder=encoder, device=device)
+
+
 class Judge:
     def __init__(self, net, encoder, name: str = "judge", separator=None):
         self.net = net.eval()
         self.encoder = encoder
         self.name = name
-        self.separator = separator  # when given, prompts become queries exactly as the separator makes them
+        if separator is None and net.config.uses_separator:  # its sep_* features read the separator's output
+            separator = _named_separator(net.config.separator, encoder, str(encoder.device))
+        self.separator = separator  # prompts become queries exactly as the separator makes them
         self.sample_rate = net.config.sample_rate
         self.notes: list[str] = []  # what the last call had to adjust (cropping, resampling, excerpt)
 
@@ -70,11 +80,7 @@ class Judge:
         with reading_model(path):
             net = JudgeNet.from_pretrained(path)
         if separator is None and net.config.uses_separator:
-            from separation import Separator
-            from separation.api import DEFAULT_DIR as SEPARATOR_DIR
-
-            separator = Separator.from_pretrained(SEPARATOR_DIR.parent / str(net.config.separator), encoder=encoder,
-                                                  device=device)
+            separator = _named_separator(net.config.separator, encoder, device)
         if encoder is None:
             encoder = separator.encoder if separator is not None else \
                 PEAVEncoder.from_pretrained(ENCODER_DIR.parent / str(net.config.encoder), device=device)

@@ -61,8 +61,14 @@ def test_prompts_become_the_separators_queries(judge, example):
     for prompt in ({"text": "a woman speaking"}, {"audio_query": (speech, rate)}, {"spans": [("+", 1.0, 3.0)]}):
         mine, _ = judge.query(mix, rate, **prompt)
         assert torch.allclose(mine, sep.prompt_queries(mix, rate, **prompt), atol=1e-6), prompt
+    click = {"video": EXAMPLE / "scene.mp4", "click": (1.0, 50, 50)}  # through the classes, as it was trained
+    mine, _ = judge.query(mix, rate, **click)
+    assert torch.allclose(mine, sep.prompt_queries(mix, rate, **click, click_query="vocabulary")[:1], atol=1e-6)
+    from judge import Judge, JudgeConfig, JudgeNet
+
+    encoder_only = Judge(JudgeNet(JudgeConfig()), judge.encoder)  # v4's features: no separator of its own
     with pytest.raises(SoundSiftError, match="separator"):
-        judge.query(mix, rate, video=EXAMPLE / "scene.mp4", click=(1.0, 50, 50))
+        encoder_only.query(mix, rate, **click)
 
 
 def test_inputs_are_aligned_where_unambiguous_and_refused_where_not(judge, example):
