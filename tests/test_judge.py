@@ -152,7 +152,7 @@ def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example, t
     assert torch.allclose(outputs[0], sep.separate(mix, rate, text=text).targets[0], atol=1e-5)
     judge_query = torch.nn.functional.normalize(query.mean(0, keepdim=True), dim=-1)
     assert torch.allclose(judge_query, sep.prompt_queries(mix, rate, text=text), atol=1e-6)
-    scores = judge.score_many(mix, rate, outputs, query=judge_query, text=prompt.value)
+    scores = judge.score_many(mix, rate, outputs, query=judge_query, text=prompt.value, separated=outputs[0])
     best = int(np.argmax([s.overall for s in scores]))
     if scores[best].overall - scores[0].overall <= judge.net.config.rerank_margin:
         best = 0  # an alternative must clearly beat the prompt as given
