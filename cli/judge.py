@@ -22,11 +22,10 @@ def _judge(args: argparse.Namespace) -> None:
         AudioFile(path).scan()  # a bad file fails before any model loads
     mixture, rate = load_audio(args.mixture)
     target, target_rate = load_audio(args.target)
-    separator = None
-    if click is not None:  # a click is read through the separator's classes, as when it separated
-        from separation import Separator
+    from separation import Separator
 
-        separator = Separator.from_pretrained(args.separator, device=args.device)
+    # the judge compares with the separator's output for the prompt, and reads a click through its classes
+    separator = Separator.from_pretrained(args.separator, device=args.device)
     j = Judge.from_pretrained(args.model, separator=separator, device=args.device)
     scores = j.score(mixture, rate, target, target_rate, text=args.text, audio_query=args.audio_query,
                      spans=spans or None, video=args.video or (args.mixture if click else None), click=click)
@@ -75,7 +74,7 @@ def add_commands(sub) -> None:
     j.add_argument("--video", default=None, help="the video a --click is on (default: the mixture file)")
     j.add_argument("--json", action="store_true", help="one JSON line")
     j.add_argument("--model", default=None, help="judge folder (default: the shipped one)")
-    j.add_argument("--separator", default=None, help="separator whose classes read a click (default: the shipped one)")
+    j.add_argument("--separator", default=None, help="separator the judge compares with and reads a click through (default: the shipped one)")
     j.add_argument("--device", default="cpu")
     j.set_defaults(func=_judge)
 

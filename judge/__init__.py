@@ -1,7 +1,7 @@
 """Reference-free scoring of separations and reranking of candidates.
 
-    from judge import Judge
-    j = Judge.from_pretrained()
+    from judge import Judge; from separation import Separator
+    j = Judge.from_pretrained(separator=Separator.from_pretrained())
     j.score(mixture, rate, target, text="a violin")    # Scores(overall, recall, precision, faithfulness)
     j.rerank(mixture, rate, candidates, text="a violin")
 """

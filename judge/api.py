@@ -46,29 +46,24 @@ def _as_mono(wave, what: str) -> torch.Tensor:
     return wave.mean(-2)
 
 
-def _named_separator(name: str, encoder, device):
-    """A shipped separator by folder name, sharing the judge's encoder."""
-    from separation import Separator
-    from separation.api import DEFAULT_DIR as SEPARATOR_DIR
-
-    return Separator.from_pretrained(SEPARATOR_DIR.parent / str(name), encoder=encoder, device=device)
-
-
 class Judge:
     def __init__(self, net, encoder, name: str = "judge", separator=None):
         self.net = net.eval()
         self.encoder = encoder
         self.name = name
-        if separator is None and net.config.uses_separator:  # its sep_* features read the separator's output
-            separator = _named_separator(net.config.separator, encoder, str(encoder.device))
+        if separator is None and net.config.uses_separator:
+            # judge does not import separation (separation imports judge for best-of-k): the caller passes it
+            raise SoundSiftError(f"the judge {name!r} compares a separation with the separator's own output: "
+                                 "load it with Judge.from_pretrained(separator=Separator.from_pretrained())")
         self.separator = separator  # prompts become queries exactly as the separator makes them
         self.sample_rate = net.config.sample_rate
         self.notes: list[str] = []  # what the last call had to adjust (cropping, resampling, excerpt)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, separator=None, device="cpu") -> "Judge":
-        """``None``: the shipped judge. ``separator``: a Separator whose prompt handling the judge uses
-        (needed for click prompts; text, audio-example and span prompts give the same queries without)."""
+        """``None``: the shipped judge. ``separator``: the Separator whose output for the prompt the judge
+        compares a separation with (needed by a judge with sep_* features, as the shipped one; its
+        prompt handling also reads clicks)."""
         from encoders import PEAVEncoder
         from encoders.api import DEFAULT_DIR as ENCODER_DIR
         from judge.modeling import JudgeNet
@@ -79,8 +74,6 @@ class Judge:
             raise SoundSiftError(f"{path}: not a judge folder (no config.json)")
         with reading_model(path):
             net = JudgeNet.from_pretrained(path)
-        if separator is None and net.config.uses_separator:
-            separator = _named_separator(net.config.separator, encoder, device)
         if encoder is None:
             encoder = separator.encoder if separator is not None else \
                 PEAVEncoder.from_pretrained(ENCODER_DIR.parent / str(net.config.encoder), device=device)
@@ -159,11 +152,7 @@ class Judge:
                    video=None, click=None) -> torch.Tensor:
         """The separator's own output [T] for the prompt on the (mono, judge-rate) mixture [T]."""
         if text is None and audio_query is None and click is None and not spans:
-            from separation.apply import SegmentStream
-
-            stream = SegmentStream(self.separator.net, query, mix.shape[-1], share=False,
-                                   segment=self.separator.net.config.segment_seconds)
-            return torch.cat(list(stream.run([mix[None]])), dim=-1)[0, 0]
+            return self.separator.separate_query(mix[None], query)[0]
         result = self.separator.separate(mix[None], self.sample_rate, text=text, audio_query=audio_query,
                                          spans=spans, video=video, click=click)
         return result.targets[0].mean(0)

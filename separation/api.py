@@ -249,6 +249,13 @@ class Separator:
                                visual=visual)
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
 
+    @torch.no_grad()
+    def separate_query(self, excerpt: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """The target [1, n] of a query embedding [1, D] in a mono excerpt [1, n] at the net's rate, as
+        trained (no prompt handling: what the judge compares a separation with when given a bare query)."""
+        stream = SegmentStream(self.net, query, excerpt.shape[-1], share=False, segment=self.net.config.segment_seconds)
+        return torch.cat(list(stream.run([excerpt])), dim=-1)[0]
+
     def _choose(self, audio, prompts: list[Prompt], groups: list, spans, k: int, judge, segment: float,
                 visual: torch.Tensor | None, judge_queries: torch.Tensor):
         """Per prompt, the best of its k candidates by the judge on an excerpt of the input: returns

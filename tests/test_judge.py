@@ -19,8 +19,9 @@ EXAMPLE = ROOT / "examples" / "test" / "test-000001"
 @pytest.fixture(scope="module")
 def judge():
     from judge import Judge
+    from separation import Separator
 
-    return Judge.from_pretrained()
+    return Judge.from_pretrained(separator=Separator.from_pretrained())
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,8 @@ def test_prompts_become_the_separators_queries(judge, example):
     encoder_only = Judge(JudgeNet(JudgeConfig()), judge.encoder)  # v4's features: no separator of its own
     with pytest.raises(SoundSiftError, match="separator"):
         encoder_only.query(mix, rate, **click)
+    with pytest.raises(SoundSiftError, match="separator's own output"):  # v5's features need one
+        Judge(judge.net, judge.encoder)
 
 
 def test_inputs_are_aligned_where_unambiguous_and_refused_where_not(judge, example):
@@ -95,7 +98,7 @@ def test_save_load_round_trip(judge, example, tmp_path):
 
     mix, rate, speech, _ = example
     judge.net.save_pretrained(tmp_path / "j")
-    again = Judge(JudgeNet.from_pretrained(tmp_path / "j"), judge.encoder)
+    again = Judge(JudgeNet.from_pretrained(tmp_path / "j"), judge.encoder, separator=judge.separator)
     assert again.score(mix, rate, speech, text="a woman speaking") == judge.score(mix, rate, speech, text="a woman speaking")
 
 
