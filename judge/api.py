@@ -171,17 +171,19 @@ class Judge:
             query, text = self.query(mixture, rate, text, audio_query, spans, video, click)
         elif text is not None:
             text = check_texts(text)[0]
-        notes = []
-        if separated is not None:
-            separated = torch.as_tensor(separated, dtype=torch.float32)
-            _, separated = self._inputs(mixture, rate, separated if separated.dim() > 1 else separated[None],
-                                        target_rate)
-            notes = self.notes
-        mix, tgt = self._inputs(mixture, rate, candidates, target_rate)
-        self.notes = self.notes + [n for n in notes if n not in self.notes]
-        if self.net.config.uses_separator:
-            separated = self._separated(mix, query, text, audio_query, spans, video, click) \
-                if separated is None else separated[0]
+        candidates = _as_mono(candidates, "target")
+        candidates = candidates[None] if candidates.dim() == 1 else candidates  # [K, T]
+        given = separated is not None and self.net.config.uses_separator
+        if given:  # aligned with the candidates, as one more of them
+            separated = _as_mono(separated, "separated").reshape(1, -1)
+            if separated.shape[-1] != candidates.shape[-1]:
+                raise SoundSiftError("the separator's output and the candidates differ in length")
+            candidates = torch.cat([candidates, separated])
+        mix, tgt = self._inputs(mixture, rate, candidates[:, None], target_rate)
+        if given:
+            tgt, separated = tgt[:-1], tgt[-1]
+        elif self.net.config.uses_separator:
+            separated = self._separated(mix, query, text, audio_query, spans, video, click)
         else:
             separated = None
         feats = judge_features(self.encoder, mix, tgt, query, text, separated)

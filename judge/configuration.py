@@ -14,7 +14,7 @@ SCORES = ("overall", "recall", "precision", "faithfulness")
 class JudgeConfig(JsonConfig):
     model_type: str = "soundsift_judge"
     encoder: str = "peav-small"   # whose embeddings the features are made of (and the prompts' queries)
-    separator: str = "separator-small"  # whose output for the prompt the sep_* features compare with
+    separator: str = "separator-small"  # the separator it was trained beside (a record: callers pass one)
     sample_rate: int = 16000
     features: list = field(default_factory=lambda: list(FEATURES))
     hidden: int = 128

@@ -59,6 +59,11 @@ def _frame_db(x: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(x[:, : n * FRAME].reshape(x.shape[0], n, FRAME).pow(2).sum(-1) + EPS)
 
 
+def _magnitudes(x: torch.Tensor) -> torch.Tensor:
+    """[B, T] -> magnitude STFT [B, bins, frames] (32 ms windows at 16 kHz)."""
+    return torch.stft(x, N_FFT, HOP, window=torch.hann_window(N_FFT), return_complex=True).abs()
+
+
 def _flatness(power: torch.Tensor) -> torch.Tensor:
     """Spectral flatness (geometric / arithmetic mean over bins), averaged over frames weighted by level."""
     geo = torch.exp(torch.log(power + EPS).mean(-2))
@@ -67,9 +72,11 @@ def _flatness(power: torch.Tensor) -> torch.Tensor:
     return (flat * w).sum(-1) / (w.sum(-1) + EPS)
 
 
-def separator_features(mixture: torch.Tensor, targets: torch.Tensor, separated: torch.Tensor) -> torch.Tensor:
+def separator_features(mixture: torch.Tensor, targets: torch.Tensor, separated: torch.Tensor,
+                       spectra: torch.Tensor | None = None) -> torch.Tensor:
     """[K, len(SEPARATOR_FEATURES)]: K targets [K, T] against the separator's own output [T] for the
-    prompt (``p``) and the rest of the mixture (``m - p``)."""
+    prompt (``p``) and the rest of the mixture (``m - p``). ``spectra``: the magnitude STFTs of the
+    targets and then of their residuals [2K, bins, frames], when already taken."""
     k = targets.shape[0]
     p, r = separated.reshape(1, -1), (mixture - separated).reshape(1, -1)
     e_m = float(mixture.pow(2).sum()) + EPS
@@ -80,10 +87,9 @@ def separator_features(mixture: torch.Tensor, targets: torch.Tensor, separated: 
     coef = torch.linalg.solve(gram, torch.stack([targets @ p[0], targets @ r[0]]))  # [2, K]
     alpha, beta = coef[0], coef[1]
     err = (targets - alpha[:, None] * p - beta[:, None] * r).pow(2).sum(-1)
-    window = torch.hann_window(N_FFT)
-    spec = torch.stft(torch.cat([p, targets, mixture[None] - targets]), N_FFT, HOP, window=window,
-                      return_complex=True).abs()
-    s_p, s_t, s_r = spec[:1], spec[1: 1 + k], spec[1 + k:]
+    if spectra is None:
+        spectra = _magnitudes(torch.cat([targets, mixture[None] - targets]))
+    s_p, s_t, s_r = _magnitudes(p), spectra[:k], spectra[k:]
     own = torch.minimum(s_t, s_p).sum((-2, -1))
     feats = [torch.full((k,), 10 * math.log10(float(pp) / e_m + EPS)).clamp(min=-80),
              alpha.clamp(-3, 3), beta.clamp(-3, 3), (alpha.pow(2) * pp / e_t).clamp(max=4),
@@ -132,8 +138,7 @@ def judge_features(encoder, mixture: torch.Tensor, targets: torch.Tensor, query:
               ((db_t > db_m - 6) & mix_active).sum(-1) / count, ((db_t > db_m - 20) & mix_active).sum(-1) / count,
               ((db_r > db_m - 6) & mix_active).sum(-1) / count, (db_t > db_m.max() - 50).float().mean(-1)]
 
-    window = torch.hann_window(N_FFT)
-    spec = torch.stft(signals, N_FFT, HOP, window=window, return_complex=True).abs()  # [B, bins, frames]
+    spec = _magnitudes(signals)  # [B, bins, frames]
     s_m, s_t = spec[:1], spec[1: 1 + k]
     w = s_m.pow(2) / (s_m.pow(2).sum((-2, -1), keepdim=True) + EPS)
     ratio = (s_t / (s_m + 1e-7)).clamp(max=2.0)
@@ -151,5 +156,5 @@ def judge_features(encoder, mixture: torch.Tensor, targets: torch.Tensor, query:
               20 * torch.log10((peak[:, 0] + EPS) / (rms + EPS)) / 20]
     out = torch.stack([x.float().reshape(k) for x in feats], dim=-1)
     if separated is not None:
-        out = torch.cat([out, separator_features(mixture, targets, separated)], dim=-1)
+        out = torch.cat([out, separator_features(mixture, targets, separated, spec[1:])], dim=-1)
     return torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)

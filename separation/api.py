@@ -250,10 +250,12 @@ class Separator:
         return plan, variants, embs, torch.cat(list(stream.run([excerpt])), dim=-1)
 
     @torch.no_grad()
-    def separate_query(self, excerpt: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
-        """The target [1, n] of a query embedding [1, D] in a mono excerpt [1, n] at the net's rate, as
-        trained (no prompt handling: what the judge compares a separation with when given a bare query)."""
-        stream = SegmentStream(self.net, query, excerpt.shape[-1], share=False, segment=self.net.config.segment_seconds)
+    def separate_query(self, excerpt: torch.Tensor, query: torch.Tensor, variant: Variant | None = None) -> torch.Tensor:
+        """The target [1, n] of a query embedding [1, D] in a mono excerpt [1, n] at the net's rate, with no
+        prompt handling (the judge's stand-in reference for a bare query, the judge corpus' variants):
+        as trained, or as ``variant`` over query 0 makes it (mask power, gate sharpness)."""
+        stream = SegmentStream(self.net, query, excerpt.shape[-1], share=False, segment=self.net.config.segment_seconds,
+                               variants=[variant] if variant is not None else None)
         return torch.cat(list(stream.run([excerpt])), dim=-1)[0]
 
     def _choose(self, audio, prompts: list[Prompt], groups: list, spans, k: int, judge, segment: float,

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from recipes.separation.evaluate import absent_classes, class_similarity, targets_by_label
-from separation.apply import SegmentStream, Variant
+from separation.apply import Variant
 from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio
 from soundsift.metrics import judge_references, si_sdr
@@ -61,9 +61,7 @@ def degrade(x: torch.Tensor, rate: int, rng) -> torch.Tensor:
 
 
 def _variant(separator, mix: torch.Tensor, query: torch.Tensor, power: float = 1.0, sharpness=None) -> torch.Tensor:
-    stream = SegmentStream(separator.net, query, mix.shape[-1], variants=[Variant(0, power, sharpness)], share=False,
-                           segment=separator.net.config.segment_seconds)
-    return torch.cat(list(stream.run([mix[None]])), dim=-1)[0, 0]
+    return separator.separate_query(mix[None], query, Variant(0, power, sharpness))[0]
 
 
 def candidates(separator, root: Path, row: dict, rng, by_label: dict, class_sim) -> list[tuple[str, dict]]:

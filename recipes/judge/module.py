@@ -58,8 +58,10 @@ class JudgeDataModule(L.LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
 
-    def setup(self, stage: str | None = None) -> None:
-        self.select(JudgeConfig().features)
+    def _selected(self) -> None:
+        # JudgeModule.setup reads the corpora once with its judge's columns; alone, the default judge's
+        if not hasattr(self, "train_set"):
+            self.select(JudgeConfig().features)
 
     def select(self, features: list[str]) -> None:
         """Load the corpora's columns of these features (the judge's ``config.features``)."""
@@ -70,10 +72,12 @@ class JudgeDataModule(L.LightningDataModule):
         self.val_set = TensorDataset(val_features, val_refs, val_groups)
 
     def train_dataloader(self):
+        self._selected()
         return DataLoader(self.train_set, batch_sampler=GroupBatches(self.train_groups, self.hparams.batch_size),
                           num_workers=self.hparams.num_workers)
 
     def val_dataloader(self):
+        self._selected()
         return DataLoader(self.val_set, batch_size=4096, num_workers=self.hparams.num_workers)
 
 
