@@ -194,3 +194,32 @@ def test_scene_clicks_click_every_drawn_object_and_distractor(tiny_corpus, tmp_p
             x0, y0, x1, y1 = s["boxes"][int(round(t * fps))]
             assert x0 <= x <= x1 and y0 <= y <= y1 and 0 < t < frames.shape[0] / fps
             assert sound.shape == mix.shape and rate == 16000
+
+
+def test_sync_gate_measures_every_click_and_gates_by_its_bar(tiny_corpus, tmp_path):
+    """recipes.separation.sync_gate: every sounding object is clicked with and without its sound, each
+    distractor once; correlations are correlations; a bar silences exactly the clicks below it."""
+    import numpy as np
+
+    from recipes.data.build import read_manifest
+    from recipes.data.restyle import restyle
+    from recipes.separation.sync_gate import auc, choose_bar, click_measures, report
+    from separation import Separator
+
+    out = restyle(tiny_corpus, tmp_path / "emoji", "emoji", splits=("val",), workers=1, progress=False).parent
+    row = next(r for r in read_manifest(out, "val") if r.get("video"))
+    drawn = sum(1 for s in row["sources"] if s["target"] and s["boxes"] is not None)
+    clicks = click_measures(Separator.from_pretrained(), [out], "val", limit=1, progress=False)
+    kinds = [c["kind"] for c in clicks]
+    assert kinds.count("sounding") == kinds.count("removed") == drawn > 0
+    assert kinds.count("distractor") == len(row.get("distractors") or [])
+    for c in clicks:
+        assert -1.0001 <= c["sync_output"] <= 1.0001 and -1.0001 <= c["sync_mixture"] <= 1.0001
+        assert 0 <= c["presence"] <= 1 and c["motion"] >= 0
+    everything = report(clicks, "sync_mixture", float("inf"))
+    assert everything["sounding_silenced"] == 1 and everything["gated_silent_above"] == 0
+    nothing = report(clicks, "sync_mixture", -float("inf"))
+    assert nothing["sounding_silenced"] == 0 and nothing["gated_silent_above"] == nothing["silent_above"]
+    sounding = np.array([c["sync_mixture"] for c in clicks if c["kind"] == "sounding"])
+    assert np.mean(sounding < choose_bar(clicks, "sync_mixture")) <= 0.05
+    assert auc(np.array([2.0, 3.0]), np.array([0.0, 1.0])) == 1 and auc(np.array([0.0]), np.array([1.0])) == 0
