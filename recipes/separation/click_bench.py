@@ -74,6 +74,25 @@ def scene_clicks(root: Path, split: str, limit: int | None = None, progress: boo
         yield mix, rate, (video.frames, video.fps), sounding, distractors
 
 
+def click_cases(roots: list[Path], split: str, limit: int | None = None, progress: bool = True):
+    """The clicks the silent-click tools measure, per scene of each corpus: every drawn object clicked
+    once with its sound in the mixture ("sounding") and once with it taken out ("removed"), and each
+    silent distractor once. Yields (corpus name, kind, mixture [C, T], rate, scene, click)."""
+    from soundsift.errors import SoundSiftError
+
+    for root in roots:
+        scenes = 0
+        for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):
+            scenes += 1
+            for _, target, click in sounding:
+                yield root.name, "sounding", mix, rate, scene, click
+                yield root.name, "removed", mix - target, rate, scene, click
+            for click in distractors:
+                yield root.name, "distractor", mix, rate, scene, click
+        if not scenes:
+            raise SoundSiftError(f"{root}: no scenes in split {split!r}")
+
+
 def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None) -> dict:
     """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description,
     the answer's level (dB re its input) to a click on the object with its source taken out, and to a

@@ -24,7 +24,7 @@ import numpy as np
 
 from recipes.common import run_tool, update_config
 from recipes.separation.calibrate import _logit, _sigmoid
-from recipes.separation.click_bench import scene_clicks
+from recipes.separation.click_bench import click_cases
 from separation.configuration import SeparatorConfig
 from soundsift.errors import SoundSiftError
 from soundsift.metrics import level_db
@@ -40,18 +40,10 @@ def click_levels(separator, roots: list[Path], split: str, limit: int | None, pr
     (dB), measured at bias 0."""
     separator.net.config.click_presence_bias = 0.0
     out = []
-    for root in roots:
-        scenes = 0
-        for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):
-            scenes += 1
-            cases = [c for _, target, click in sounding for c in (("sounding", mix, click), ("removed", mix - target, click))]
-            cases += [("distractor", mix, click) for click in distractors]
-            for kind, wave, click in cases:
-                res = separator.separate(wave, rate, video=scene, click=click)
-                out.append({"corpus": root.name, "kind": kind, "presence": float(res.presence[0]),
-                            "level_db": level_db(res.targets[0]) - level_db(wave)})
-        if not scenes:
-            raise SoundSiftError(f"{root}: no scenes in split {split!r}")
+    for corpus, kind, wave, rate, scene, click in click_cases(roots, split, limit, progress):
+        res = separator.separate(wave, rate, video=scene, click=click)
+        out.append({"corpus": corpus, "kind": kind, "presence": float(res.presence[0]),
+                    "level_db": level_db(res.targets[0]) - level_db(wave)})
     return out
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from recipes.common import run_tool
-from recipes.separation.click_bench import scene_clicks
+from recipes.separation.click_bench import click_cases
 from soundsift.errors import SoundSiftError
 from soundsift.metrics import level_db
 
@@ -50,23 +50,15 @@ def click_measures(separator, roots: list[Path], split: str, limit: int | None, 
     from separation.prompts import build_prompts
 
     out = []
-    for root in roots:
-        scenes = 0
-        for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):
-            scenes += 1
-            cases = [c for _, target, click in sounding for c in (("sounding", mix, click), ("removed", mix - target, click))]
-            cases += [("distractor", mix, click) for click in distractors]
-            seconds = mix.shape[-1] / rate
-            for kind, wave, click in cases:
-                res = separator.separate(wave, rate, video=scene, click=click)
-                timing = separator.timing_tracks(build_prompts(None, None, click, None), scene, seconds)[0]  # cached by separate
-                out.append({"corpus": root.name, "kind": kind, "presence": float(res.presence[0]),
-                            "level_db": level_db(res.targets[0]) - level_db(wave),
-                            "sync_output": correlation(separator, timing, res.targets[0], rate),
-                            "sync_mixture": correlation(separator, timing, wave, rate),
-                            "motion": float(timing.std(dim=1).mean())})
-        if not scenes:
-            raise SoundSiftError(f"{root}: no scenes in split {split!r}")
+    for corpus, kind, wave, rate, scene, click in click_cases(roots, split, limit, progress):
+        res = separator.separate(wave, rate, video=scene, click=click)
+        seconds = wave.shape[-1] / rate  # the timing separate read, from its cache
+        timing = separator.timing_tracks(build_prompts(None, None, click, None), scene, seconds)[0]
+        out.append({"corpus": corpus, "kind": kind, "presence": float(res.presence[0]),
+                    "level_db": level_db(res.targets[0]) - level_db(wave),
+                    "sync_output": correlation(separator, timing, res.targets[0], rate),
+                    "sync_mixture": correlation(separator, timing, wave, rate),
+                    "motion": float(timing.std(dim=1).mean())})
     return out
 
 
