@@ -40,7 +40,7 @@ def correlation(separator, timing: torch.Tensor, wave: torch.Tensor, rate: int) 
 
     if float(wave.abs().max()) < 1e-3:  # a (near-)silent output moves with nothing; the encoder refuses it
         return 0.0
-    audio = separator.encoder.sync_audio(wave.mean(0, keepdim=True), rate)[0]
+    audio = separator.encoder.sync_audio(wave, rate)[0]  # it takes the channels' mean
     return float(sync_similarity([timing.T], [audio])[0, 0])
 
 
@@ -63,12 +63,12 @@ def click_measures(separator, roots: list[Path], split: str, limit: int | None, 
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """ROC AUC: the chance a sounding click's measure exceeds a silent one's."""
+    """ROC AUC: the chance a sounding click's measure exceeds a silent one's (nan without both kinds)."""
+    from sklearn.metrics import roc_auc_score
+
     if not len(pos) or not len(neg):
         return float("nan")
-    greater = (pos[:, None] > neg[None, :]).mean()
-    ties = (pos[:, None] == neg[None, :]).mean()
-    return float(greater + ties / 2)
+    return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
 
 
 def choose_bar(clicks: list[dict], measure: str) -> float:
