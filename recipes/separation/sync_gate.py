@@ -109,12 +109,20 @@ def main(argv=None) -> None:
                     help="a bar chosen elsewhere (on validation), e.g. sync_output=0.1")
     ap.add_argument("--out", default=None, help="write every click's measures here (json)")
     args = ap.parse_args(argv)
+    given = {}
+    for b in args.bar:  # read before the clicks are measured, so a typo costs nothing
+        name, _, value = b.partition("=")
+        try:
+            given[name] = float(value)
+        except ValueError:
+            raise SoundSiftError(f"--bar {b!r}: write MEASURE=VALUE, e.g. sync_output=0.1") from None
+        if name not in MEASURES:
+            raise SoundSiftError(f"--bar {b!r}: the measure is one of {', '.join(MEASURES)}")
     sep = Separator.from_pretrained(args.model)
     if not sep.net.config.visual_dim:
         raise SoundSiftError("this separator reads no timing from a click")
     roots = [Path(d) for d in args.data.split(",")]
     clicks = click_measures(sep, roots, args.split, args.limit)
-    given = {k: float(v) for k, v in (b.split("=") for b in args.bar)}
     first = [c for c in clicks if c["corpus"] == roots[0].name]
     results = {}
     for m in MEASURES:
