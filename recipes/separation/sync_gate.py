@@ -27,6 +27,7 @@ import torch
 from recipes.common import run_tool
 from recipes.separation.click_bench import click_cases
 from soundsift.errors import SoundSiftError
+from soundsift.io import atomic_path
 from soundsift.metrics import level_db
 
 SILENT_DB = -25.0
@@ -108,7 +109,10 @@ def main(argv=None) -> None:
     ap.add_argument("--bar", action="append", default=[], metavar="MEASURE=VALUE",
                     help="a bar chosen elsewhere (on validation), e.g. sync_output=0.1")
     ap.add_argument("--out", default=None, help="write every click's measures here (json)")
+    ap.add_argument("--force", action="store_true", help="replace --out if it exists")
     args = ap.parse_args(argv)
+    if args.out and Path(args.out).exists() and not args.force:  # said now, not after the clicks
+        raise SoundSiftError(f"{args.out}: already exists (use --force to overwrite)")
     given = {}
     for b in args.bar:  # read before the clicks are measured, so a typo costs nothing
         name, _, value = b.partition("=")
@@ -137,8 +141,8 @@ def main(argv=None) -> None:
                   f"({100 * r['gated_distractor_above']:.0f} %), {r['silent_p90_db']:6.1f} -> {r['gated_silent_p90_db']:6.1f} dB"
                   f"   {100 * r['sounding_silenced']:4.1f} %")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"clicks": clicks, "results": results}, indent=1))
+        with atomic_path(args.out, overwrite=args.force) as tmp:
+            Path(tmp).write_text(json.dumps({"clicks": clicks, "results": results}, indent=1))
 
 
 if __name__ == "__main__":
