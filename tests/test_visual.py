@@ -196,6 +196,7 @@ def test_scene_clicks_click_every_drawn_object_and_distractor(tiny_corpus, tmp_p
             assert sound.shape == mix.shape and rate == 16000
 
 
+@pytest.mark.slow  # about 25 s (draws a corpus, separates every click twice over): CI runs it (make test ALL=1)
 def test_sync_gate_measures_every_click_and_gates_by_its_bar(tiny_corpus, tmp_path):
     """recipes.separation.sync_gate: every sounding object is clicked with and without its sound, each
     distractor once; correlations are correlations; a bar silences exactly the clicks below it."""
