@@ -140,6 +140,27 @@ def test_mask_refiner_added_to_an_export_starts_as_identity_and_learns(tiny_corp
     assert any(not torch.equal(a, p) for a, p in zip(before, module.net.refiner.parameters()))
 
 
+def test_blocks_grown_onto_an_export_start_as_identity_and_learn(tiny_corpus, tiny_encoder_dir, tmp_path):
+    torch.manual_seed(0)
+    plain = SeparationModule(tiny=True)
+    plain.net.save_pretrained(tmp_path / "plain")
+    grown = SeparationModule(init_from=str(tmp_path / "plain"), config={"dilations": [1, 2, 4, 1, 2]})
+    assert len(grown.net.blocks) == 5
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=8, crop_seconds=1.0,
+                                num_workers=0)
+    data.setup()
+    batch = next(iter(data.val_dataloader()))
+    with torch.no_grad():  # the new blocks' output convolutions start at zero: same output as the export
+        assert torch.allclose(plain.eval()(batch)[0], grown.eval()(batch)[0], atol=1e-6)
+    new = grown.net.blocks[4].out.weight
+    assert not new.any()
+    overfit(grown.train(), batch, lambda b: separation_loss(grown(b)[0], b["target"], b["mixture"], b["active"]).mean(),
+            steps=3, lr=3e-3)
+    assert new.abs().sum() > 0  # the grown blocks learn
+    with pytest.raises(ValueError, match="does not match"):  # a shorter net is not a grown one
+        SeparationModule(init_from=str(tmp_path / "plain"), config={"dilations": [1, 2]})
+
+
 def test_hard_absent_prompts_favour_classes_like_a_present_one(tiny_encoder_dir, tiny_corpus):
     from recipes.data.taxonomy import TARGET_LABELS
 

@@ -33,8 +33,23 @@ class SeparationModule(L.LightningModule):
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
             missing, unexpected = self.net.load_state_dict(state, strict=False)
-            if unexpected or [k for k in missing if not k.startswith(("presence.", "refiner.", "visual"))]:
+            grown = self.grown_blocks(state)
+            fresh = [k for k in missing if (int(k.split(".")[1]) not in grown if k.startswith("blocks.")
+                                            else not k.startswith(("presence.", "refiner.", "visual")))]
+            if unexpected or fresh:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
+
+    def grown_blocks(self, state: dict) -> list[int]:
+        """Blocks the config adds after those in ``state`` (``config.dilations`` longer than the parent's)
+        start as the identity, their output convolution zero: the grown net begins where its parent was."""
+        have = {int(k.split(".")[1]) for k in state if k.startswith("blocks.")}
+        grown = [i for i in range(len(self.net.blocks)) if i not in have]
+        if grown and (not have or min(grown) != max(have) + 1):
+            raise ValueError("only blocks appended after the parent's can be grown")
+        for i in grown:
+            torch.nn.init.zeros_(self.net.blocks[i].out.weight)
+            torch.nn.init.zeros_(self.net.blocks[i].out.bias)
+        return grown
 
     def setup(self, stage: str) -> None:
         dim = getattr(getattr(self.trainer, "datamodule", None), "query_dim", None)  # set by the data's setup
