@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -29,6 +30,19 @@ class CorpusDataModule(L.LightningDataModule):
 
     def val_dataloader(self):
         return self._loader(self.val_set, False)
+
+
+def example_rng(train: bool, seed: int, index: int) -> np.random.Generator:
+    """The random stream of one example. Validation: fixed by (seed, index), the same every epoch.
+    Training: drawn from torch's generator, which seed_everything seeds and each DataLoader worker
+    re-seeds from it, so a run with the recipe's seed draws the same crops and augmentations again
+    (a fresh OS-entropy stream made two runs of one recipe differ by 0.6 dB on real validation)."""
+    return torch_seeded_rng() if train else np.random.default_rng([seed, index])
+
+
+def torch_seeded_rng() -> np.random.Generator:
+    """A numpy stream seeded from torch's generator (seeded runs repeat it; see example_rng)."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
 
 
 class SaveLastAtEnd(L.Callback):

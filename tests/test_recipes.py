@@ -161,6 +161,22 @@ def test_blocks_grown_onto_an_export_start_as_identity_and_learn(tiny_corpus, ti
         SeparationModule(init_from=str(tmp_path / "plain"), config={"dilations": [1, 2]})
 
 
+def test_training_examples_repeat_under_the_same_torch_seed(tiny_encoder_dir, tiny_corpus):
+    data = SeparationDataModule(str(tiny_corpus), encoder=str(tiny_encoder_dir), batch_size=4, crop_seconds=1.0,
+                                num_workers=0, remix_prob=0.7, eq_prob=0.5, speed_prob=0.3)
+    data.setup()
+
+    def draw(seed):
+        torch.manual_seed(seed)
+        return [data.train_set[i] for i in range(4)]
+
+    first, again, other = draw(5), draw(5), draw(6)
+    for a, b in zip(first, again):  # crops, prompts and augmentations drawn again alike
+        assert torch.equal(torch.as_tensor(a["mixture"]), torch.as_tensor(b["mixture"]))
+        assert torch.equal(a["query"], b["query"])
+    assert any(not torch.equal(torch.as_tensor(a["mixture"]), torch.as_tensor(b["mixture"])) for a, b in zip(first, other))
+
+
 def test_hard_absent_prompts_favour_classes_like_a_present_one(tiny_encoder_dir, tiny_corpus):
     from recipes.data.taxonomy import TARGET_LABELS
 

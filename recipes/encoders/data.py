@@ -19,7 +19,7 @@ from soundsift.timeline import FRAME_SECONDS, frames_from_spans
 from recipes.data.augment import random_eq, sound_recorded
 from recipes.data.build import read_manifest
 from recipes.data.captions import templated
-from recipes.common import CorpusDataModule
+from recipes.common import CorpusDataModule, example_rng
 from recipes.data.taxonomy import TARGET_LABELS
 from separation.configuration import SeparatorConfig
 from separation.track import click_box
@@ -82,7 +82,7 @@ class EncoderExamples(Dataset):
         silent = k <= -2  # a distractor: its box, the mixture's crop, no class
         boxes = row["distractors"][-2 - k] if silent else row["sources"][k]["boxes"] if k >= 0 else None
         k = max(k, -1)
-        rng = np.random.default_rng() if self.train else np.random.default_rng([self.seed, i])
+        rng = example_rng(self.train, self.seed, i)
         rate = row["sample_rate"]
         n = int(round(self.crop_seconds * rate))
         total = int(round(row["duration"] * rate))

@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from recipes.common import CorpusDataModule
+from recipes.common import CorpusDataModule, example_rng
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
 from recipes.data.augment import add_ambience, random_eq, sound_recorded, synthetic_ambience
@@ -142,7 +142,7 @@ class SeparationExamples(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         row = self.rows[i]
-        rng = np.random.default_rng() if self.train else np.random.default_rng([self.seed, i])
+        rng = example_rng(self.train, self.seed, i)
         rate = row["sample_rate"]
         n = int(round(self.crop_seconds * rate))
         n_frames = int(round(self.crop_seconds / FRAME_SECONDS))

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from recipes.common import example_rng, torch_seeded_rng
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL
 from recipes.separation.click_bench import click_at
@@ -114,7 +115,7 @@ class SceneExamples(SeparationExamples):
 
     def __getitem__(self, i: int) -> dict:
         row = self.rows[i]
-        rng = np.random.default_rng() if self.train else np.random.default_rng([self.seed, i])
+        rng = example_rng(self.train, self.seed, i)
         rate = row["sample_rate"]
         n = int(round(self.crop_seconds * rate))
         bank = self.scene_banks[row["id"]]
@@ -161,7 +162,7 @@ class Mixed(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         if self.train:
             if self._rng is None:  # one stream per worker
-                self._rng = np.random.default_rng()
+                self._rng = torch_seeded_rng()
             if self._rng.random() < self.click_prob:
                 return self.clicks[int(self._rng.integers(len(self.clicks)))]
             item = self.plain[i]
