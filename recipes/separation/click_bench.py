@@ -27,6 +27,7 @@ from tqdm import tqdm
 from encoders.api import PEAVEncoder
 from recipes.data import taxonomy
 from separation.api import Separator
+from soundsift.errors import SoundSiftError
 from soundsift.io import load_audio, load_video
 from soundsift.metrics import level_db, si_sdr
 from recipes.data.build import read_manifest
@@ -78,8 +79,6 @@ def click_cases(roots: list[Path], split: str, limit: int | None = None, progres
     """The clicks the silent-click tools measure, per scene of each corpus: every drawn object clicked
     once with its sound in the mixture ("sounding") and once with it taken out ("removed"), and each
     silent distractor once. Yields (corpus name, kind, mixture [C, T], rate, scene, click)."""
-    from soundsift.errors import SoundSiftError
-
     for root in roots:
         scenes = 0
         for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit, progress, f"clicking {root.name}"):

@@ -33,10 +33,8 @@ class SeparationModule(L.LightningModule):
         if init_from:
             state = load_file(str(Path(init_from) / WEIGHTS_NAME))
             missing, unexpected = self.net.load_state_dict(state, strict=False)
-            grown = self.grown_blocks(state)
-            fresh = [k for k in missing if (int(k.split(".")[1]) not in grown if k.startswith("blocks.")
-                                            else not k.startswith(("presence.", "refiner.", "visual")))]
-            if unexpected or fresh:
+            starts_fresh = ("presence.", "refiner.", "visual", *(f"blocks.{i}." for i in self.grown_blocks(state)))
+            if unexpected or [k for k in missing if not k.startswith(starts_fresh)]:
                 raise ValueError(f"{init_from} does not match the config: {missing[:3]} {unexpected[:3]}")
 
     def grown_blocks(self, state: dict) -> list[int]:
