@@ -4,8 +4,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The last five are real recordings the tests ingest (75 MB; make real-data installs the rest).
-DEBS := ffmpeg fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small csound-soundfont espeak-ng fonts-noto-color-emoji fonts-symbola tuxpaint-stamps-default chromium chromium-driver asterisk-core-sounds-en-wav asterisk-core-sounds-it-wav hydrogen-data qabcs-data bucklespring-data
+# The last six are real recordings the tests ingest (100 MB; make real-data installs the rest).
+DEBS := ffmpeg fluidsynth fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont-small csound-soundfont espeak-ng fonts-noto-color-emoji fonts-symbola tuxpaint-stamps-default chromium chromium-driver asterisk-core-sounds-en-wav asterisk-core-sounds-it-wav hydrogen-data qabcs-data bucklespring-data avldrums.lv2-soundfont
 
 .PHONY: setup debs run test examples real-data
 

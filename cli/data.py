@@ -22,7 +22,7 @@ def _real(args: argparse.Namespace) -> None:
     unknown = sorted(set(args.skip) - set(PACKAGES))
     if unknown:
         raise SoundSiftError(f"--skip {unknown[0]}: not a package of the catalog (recipes/data/real_sources.py)")
-    catalog = [e for e in CATALOG if e.package not in args.skip]
+    catalog = [e for e in CATALOG if e.package not in args.skip and (args.more or not e.more)]
     print(build(args.out, seed=args.seed, counts={"train": args.train, "val": args.val, "test": args.test},
                 progress=not args.quiet, catalog=catalog))
 
@@ -58,6 +58,8 @@ def add_commands(sub) -> None:
     r.add_argument("--skip", action="append", default=[], metavar="PACKAGE",
                    help="leave this package's recordings out (repeatable; the shipped models' corpus data/real "
                         "skips fillets-ng-data-cs and tuxpaint-stamps-default, speakers added later)")
+    r.add_argument("--more", action="store_true",
+                   help="add the later recordings of the catalog (more birds, a second drum kit, ...: training only)")
     r.add_argument("--quiet", action="store_true")
     r.set_defaults(func=_real)
 

@@ -172,3 +172,29 @@ def test_skipping_a_package_the_catalog_lacks_is_one_error_line(tmp_path):
     assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
         "soundsift: error: --skip nope: not a package of the catalog (recipes/data/real_sources.py)"]
     assert not (tmp_path / "real").exists()
+
+
+def test_later_additions_train_only_and_come_after_the_rest():
+    """Recordings added later (`--more`) must leave validation and test as they were and the ingest's random
+    draws for every earlier recording unchanged: fixed to training, and last in the catalog."""
+    first_more = next(i for i, e in enumerate(CATALOG) if e.more)
+    assert all(e.more for e in CATALOG[first_more:])
+    assert all(e.split == "train" for e in CATALOG[first_more:])
+
+
+def test_a_soundfont_kit_is_ingested_as_drum_patterns_of_its_own_samples(tmp_path):
+    from recipes.data.real import ingest
+
+    kit = [e for e in CATALOG if e.kind == "sf2kit"]
+    if not recordings(kit):
+        pytest.skip("avldrums.lv2-soundfont is not installed (make setup installs it)")
+    ingest(tmp_path, progress=False, catalog=kit)
+    clips = [json.loads(line) for line in (tmp_path / "clips.jsonl").read_text().splitlines()]
+    assert len(clips) == 40 and {c["label"] for c in clips} == {"drum kit"} and {c["split"] for c in clips} == {"train"}
+    assert {c["file"] for c in clips} == {"/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2"}
+    assert {c["licence"] for c in clips} == {"GPL-2+"} and {c["kind"] for c in clips} == {"sf2kit"}
+    waves = [sf.read(tmp_path / c["path"])[0] for c in clips[:6]]
+    assert all(4.0 <= len(w) / 16000 <= 5.0 for w in waves)  # 5 s patterns, trimmed where the last hit fades
+    # patterns, not one clip repeated: their envelopes differ
+    env = [np.abs(w[: 4 * 16000]).reshape(-1, 400).max(axis=1) for w in waves]
+    assert min(np.abs(a - b).mean() for i, a in enumerate(env) for b in env[i + 1:]) > 0.01

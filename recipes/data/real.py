@@ -8,7 +8,8 @@ clips; trim silence at both ends (frames 45 dB below the clip's peak); measure a
 grid; reject a clip that is shorter than 0.8 s after trimming, active in less than 20 % of it, quieter
 than -60 dBFS where active, or clipped (over 0.1 % of samples at full scale) — each rejection is written
 with its reason to ``rejected.jsonl``; normalise the active part to -20 dBFS RMS. Drum kits are
-one-shots, sequenced into 5 s patterns (kick, snare, hi-hat and cymbals by file name) at 80-160 BPM.
+one-shots, sequenced into 5 s patterns (kick, snare, hi-hat and cymbals by file name) at 80-160 BPM; a
+kit that comes as a soundfont of recorded one-shots is played by FluidSynth in the synthetic corpus' patterns.
 Every clip records its package, file and licence (``clips.jsonl``).
 
 Splits go by recording (a speaker, a drum kit, a song, or a file), so that none spans two splits:
@@ -191,6 +192,15 @@ def sequence_kit(waves: dict[str, np.ndarray], rng, seconds: float = CLIP_SECOND
     return out[: int(seconds * RATE)]
 
 
+def render_sf2_kit(soundfont: str, rng, seconds: float = CLIP_SECONDS) -> np.ndarray:
+    """A drum pattern played by FluidSynth on a soundfont of a real kit's recorded one-shots (GM key map,
+    the kit as its bank 0 preset 0): the synthetic corpus' drum patterns, the kit's own samples."""
+    from recipes.data.synth import Renderer, compose_drums
+
+    notes, _ = compose_drums([(0.0, seconds)], rng)
+    return Renderer(soundfont, RATE).render(notes, seconds, 0, 0)
+
+
 def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALOG) -> Path:
     """Write clips (16 kHz mono flac) and ``clips.jsonl`` / ``rejected.jsonl`` into ``out``."""
     import soundfile as sf
@@ -218,6 +228,8 @@ def ingest(out: str | Path, seed: int = 0, progress: bool = True, catalog=CATALO
             count = 40 if entry.label != "background" else 12
             name = f"{len(waves)} one-shots of {Path(rec['files'][0]).parent}"
             pieces = [(sequence_kit(waves, rng), name, RATE) for _ in range(count)]
+        elif entry.kind == "sf2kit":
+            pieces = [(render_sf2_kit(f, rng), f, RATE) for f in rec["files"] for _ in range(40)]
         else:
             pieces = []
             for f in rec["files"]:

@@ -16,6 +16,8 @@ QABCS = "/usr/share/qabcs/abcs/all/noises"
 LMMS = "/usr/share/lmms/samples"
 CSQT = "/usr/share/csoundqt/Examples/SourceMaterials"
 SCRATCH = "/usr/share/scratch/Media/Sounds"
+TUXP = "/usr/share/tuxpaint/stamps"
+S3D = "/usr/share/games/scorched3d/data/globalmods/none/data/wav/misc"
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,14 @@ class Entry:
     sex: str | None = None  # speech: from the package's own naming (voice folders, speaker names), or
     # "pitch": told at ingest by the speaker's pitch (recipes/data/speaker_sex.py:recording_sex; label
     # "speech" then becomes "male speech" or "female speech"; a speaker it cannot tell is left out)
-    kind: str = "clip"    # "clip" (a recording), "kit" (one-shots sequenced into patterns), "stems" (song stems)
+    kind: str = "clip"    # "clip" (a recording), "kit" (one-shots sequenced into patterns), "stems" (song stems),
+    # "sf2kit" (a soundfont of a real kit's recorded one-shots, rendered into patterns by FluidSynth)
     # A fixed split, for recordings added after the validation and test splits were drawn: they train,
     # so that those splits (and every figure measured on them) stay as they were.
     split: str | None = None
+    # A later addition: in the corpus only when asked for (`soundsift data real --more`), so that the
+    # corpora built before it (and the weights learnt from them) stay reproducible.
+    more: bool = False
 
     def __post_init__(self):
         if self.sex == "pitch" and not self.split:
@@ -139,6 +145,40 @@ CATALOG = [
     # Tux Paint's spoken stamp descriptions: one speaker per language.
     *[Entry("speech", "tuxpaint-stamps-default", (f"/usr/share/tuxpaint/stamps/**/*_desc_{lang}.ogg",), "GPL-2",
             f"tuxpaint-{lang}", "pitch", split="train") for lang in ("fr", "ro", "ru", "ca", "bg", "es", "be", "el", "da")],
+    # More recordings per class (added 2026-12-06, training only, last in the catalog as above; stage 15's
+    # corpus data/real-more). The shipped separator fits the recordings it has heard and does not carry
+    # them to others of their class (docs/SEPARATION.md); these are the remaining listed sources of our
+    # classes: Tux Paint's stamp sounds, Scorched 3D's and LibreOffice's effects, a second real drum kit,
+    # codec2's test speakers.
+    *[Entry("bird song", "tuxpaint-stamps-default", (f"{TUXP}/animals/birds/{b}.ogg",), "GPL-2", split="train",
+            more=True)
+      for b in ("blackbird", "crow", "cuckoo", "drake", "duck", "gander", "hen", "heron_greatblue_flying", "lark",
+                "nandou", "owl", "penguin", "quetzal", "rooster", "seagull", "tucan", "turkey", "vulture")],
+    *[Entry(name, "tuxpaint-stamps-default", (f"{TUXP}/hobbies/music/string/{name}.ogg",), "GPL-2", split="train",
+            more=True) for name in ("cello", "violin")],
+    Entry("drum kit", "tuxpaint-stamps-default", (f"{TUXP}/hobbies/music/percussion/drumkit.ogg",), "GPL-2",
+          split="train", more=True),
+    Entry("bird song", "scorched3d-data", (f"{S3D}/birds1.wav",), "GPL-2+", split="train", more=True),
+    Entry("bird song", "scorched3d-data", (f"{S3D}/birds2.wav",), "GPL-2+", split="train", more=True),
+    Entry("bird song", "scorched3d-data", (f"{S3D}/birdchirp*.wav",), "GPL-2+", "scorched3d-birdchirp", split="train",
+          more=True),
+    Entry("bird song", "scorched3d-data", (f"{S3D}/gull*.wav",), "GPL-2+", "scorched3d-gull", split="train",
+          more=True),
+    Entry("sea waves", "scorched3d-data", (f"{S3D}/oceanwaves.wav",), "GPL-2+", split="train", more=True),
+    Entry("helicopter", "scorched3d-data", (f"{S3D}/apache_1.wav",), "GPL-2+", split="train", more=True),
+    Entry("helicopter", "scorched3d-data", ("/usr/share/games/scorched3d/data/globalmods/apoc/data/wav/misc/helicopter.wav",),
+          "CC-BY-SA-3.0", split="train", more=True),
+    Entry("background", "scorched3d-data", (f"{S3D}/rain.wav", f"{S3D}/frogs.wav",
+                                            "/usr/share/games/scorched3d/data/globalmods/apoc/data/wav/misc/cheeringloop.wav"),
+          "GPL-2+ / CC-BY-SA-3.0", split="train", more=True),
+    Entry("applause", "libreoffice-common", ("/usr/lib/libreoffice/share/gallery/sounds/applause.wav",), "MPL-2.0",
+          split="train", more=True),
+    Entry("drum kit", "avldrums.lv2-soundfont", ("/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",), "GPL-2+",
+          "avldrums-red-zeppelin", kind="sf2kit", split="train", more=True),
+    # codec2's test utterances, one speaker a file (8 kHz); all.wav strings several of them together
+    *[Entry("speech", "codec2-examples", (f"/usr/share/codec2/wav/{f}.wav",), "LGPL-2.1", f"codec2-{f}", "pitch",
+            split="train", more=True) for f in ("david4", "ve9qrp", "vk2tpm_004", "vk5qi", "mmt1", "hts1a", "hts2a", "cross",
+                                     "big_dog", "forig", "morig")],
 ]
 
 PACKAGES = sorted({e.package for e in CATALOG})
