@@ -139,6 +139,13 @@ def _report(stems, result, source, encoding: str) -> None:
         d = scores.as_dict()
         print(f"judge: {prompt!r}: overall {d['overall']:.2f}, recall {d['recall']:.2f}, precision {d['precision']:.2f}, "
               f"faithfulness {d['faithfulness']:.2f} (kept: {choice})", file=sys.stderr)
+    for prompt, reading in zip(result.prompts, result.readings or []):
+        if reading == "silence":
+            print(f"note: {prompt!r}: its picture is unlike those the separator learnt, and no sound in the input "
+                  f"moves with it; its stem is silent", file=sys.stderr)
+        elif reading:
+            print(f"note: {prompt!r} was read as {reading!r}: its picture is unlike those the separator learnt, "
+                  f"and that sound moves with it", file=sys.stderr)
     for p, n in zip(stems.paths, stems.clipped):
         if n:
             print(f"note: {n} samples of {p.name} were clipped at full scale ({encoding}); float32 keeps them",

@@ -33,6 +33,7 @@ class Separation:
     names: list = field(default_factory=list)     # file-safe stem names: one per target, then "residual"
     scores: list | None = None    # per prompt, the judge's Scores when a judge ran (best-of-k or scoring)
     choices: list | None = None   # per prompt, which best-of-k candidate was kept
+    readings: list | None = None  # per prompt, what a click was read as by its timing (a description, "silence"), else None
 
     def stems(self) -> dict:
         """{stem name: [C, T]}, the targets in prompt order, then the residual."""
@@ -47,6 +48,7 @@ class Separator:
         self.name = name
         self.sample_rate = net.config.sample_rate
         self._timing_cache: dict = {}  # the last few clicks' timing and tracks (_tracked_click)
+        self.readings: dict = {}  # prompt index -> description, for clicks read by timing in the last queries
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
@@ -107,6 +109,33 @@ class Separator:
         weights = torch.softmax(logits, dim=-1)
         return torch.nn.functional.normalize(weights @ texts, dim=-1)
 
+    def _read_by_timing(self, audio, click, emb: torch.Tensor, video, duration: float, index: int):
+        """A click's query and gain: its box's video embedding ``emb`` [1, D] when the box reads surely as
+        one of the vocabulary's descriptions (a picture style the net learnt), else the description whose
+        sound moves with the object (``click_pick_below``; separation/visual.py), noted in
+        ``self.readings[index]`` ("silence", gain 0, when no sound moves with it: ``click_pick_min_sync``)."""
+        from separation.visual import timing_reading
+
+        cfg = self.net.config
+        if cfg.click_pick_below <= 0 or not cfg.click_vocabulary:
+            return emb, 1.0
+        texts = self.vocabulary_embeddings()
+        if float(torch.softmax(emb @ texts.T / cfg.click_temperature, dim=-1).max()) > cfg.click_pick_below:
+            return emb, 1.0
+        size = min(cfg.click_pick_seconds, duration)
+        start = min(max(click[0] - size / 2, 0.0), duration - size)
+        timing = self._tracked_click(video, click, duration, False)[0]  # [d, N] over the input, cached for the separation
+        per_second = timing.shape[-1] / duration
+        a = int(round(start * per_second))
+        b = max(a + 1, int(round((start + size) * per_second)))
+        choice, rows = timing_reading(self.net, self.encoder, texts, self._mono(audio, start, start + size),
+                                      timing[:, a:b], cfg.click_pick_presence, cfg.click_pick_weight)
+        if cfg.click_pick_min_sync is not None and rows[choice]["sync"] < cfg.click_pick_min_sync:
+            self.readings[index] = "silence"
+            return texts[choice: choice + 1], 0.0
+        self.readings[index] = cfg.click_vocabulary[choice]
+        return texts[choice: choice + 1], 1.0
+
     def _mono(self, audio, start_s: float, end_s: float) -> torch.Tensor:
         """The input between two times, mono at the net's rate [1, n] (decoding only that stretch)."""
         rate = audio.sample_rate
@@ -136,6 +165,7 @@ class Separator:
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
         click_query = click_query or cfg.click_query
+        self.readings = {}
         texts = [t for p in prompts if p.kind == "text" and p.embedding is None for t in p.texts]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
         embs, gains = [], []
@@ -164,7 +194,9 @@ class Separator:
                 emb = self.encoder.embed_video(window, fps, masks)
                 gains[-1] = float(self.looks_sounding(emb)[0])
                 if cfg.visual_dim and click_query == "video":  # trained with it (recipes/separation/scenes.py)
-                    embs.append(emb)
+                    query, gain = self._read_by_timing(audio, prompt.value, emb, video, duration, len(embs))
+                    embs.append(query)
+                    gains[-1] = min(gains[-1], gain)
                 elif cfg.visual_dim and click_query == "none":  # the object's timing alone
                     embs.append(torch.zeros_like(emb))
                 else:  # the mixture around the click is read only for this reading
@@ -328,7 +360,7 @@ class Separator:
             pos += n
         return Separation(targets=list(targets), residual=residual, sample_rate=int(sample_rate),
                           prompts=stream.prompts, presence=stream.presence, names=stream.names,
-                          scores=stream.scores, choices=stream.choices)
+                          scores=stream.scores, choices=stream.choices, readings=stream.readings)
 
     def separate_stream(self, audio, sample_rate: int | None = None, text=None, audio_query=None, spans=None,
                         video=None, click=None, progress: bool = False, segment: float | None = None,
@@ -353,6 +385,7 @@ class Separator:
             raise SoundSiftError(f"candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
         stats = check_input(audio, spans)
         groups, gains = self.queries_and_gains(audio, prompts, spans, video)
+        readings = [self.readings.get(i) for i in range(len(prompts))]
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment
@@ -380,7 +413,7 @@ class Separator:
         segments = SegmentStream(self.net, torch.cat(groups), total, track, segment=segment, progress=progress,
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
-                                  stem_names(prompts), scores, choices)
+                                  stem_names(prompts), scores, choices, readings)
 
 
 def _one_per_prompt(groups: list) -> torch.Tensor:
@@ -432,6 +465,7 @@ class StreamedSeparation:
     names: list              # file-safe stem names: one per target, then "residual"
     scores: list | None = None   # per prompt, the judge's Scores of the kept candidate (on the excerpt it chose on)
     choices: list | None = None  # per prompt, which best-of-k candidate was kept
+    readings: list | None = None  # per prompt, what a click was read as by its timing (a description, "silence"), else None
 
     @property
     def sample_rate(self) -> int:

@@ -63,6 +63,20 @@ class SeparatorConfig(JsonConfig):
     # come out with presence logits near those of sounding ones, so their gate needs a higher bar
     # (chosen on validation scenes by recipes/separation/click_gate.py). 0: as for other prompts.
     click_presence_bias: float = 0.0
+    # A click whose box the net has not learnt to read (its reading through ``click_vocabulary`` no
+    # surer than ``click_pick_below``, softmax at ``click_temperature``: drawn in a style it never saw)
+    # becomes the description whose sound moves with the object's picture: every description is
+    # separated from ``click_pick_seconds`` of mixture around the click, and among those present
+    # (presence > ``click_pick_presence``) the one whose output's sync correlation with the object's
+    # timing plus ``click_pick_weight`` x log(presence) is highest is the query (separation/visual.py,
+    # chosen on validation scenes by recipes/separation/timing_pick.py). 0: every click reads its box.
+    # A click so read whose best sound's correlation is below ``click_pick_min_sync`` is on something
+    # that sounds like nothing in the mixture: its target is silence (None: never).
+    click_pick_below: float = 0.0
+    click_pick_presence: float = 0.5
+    click_pick_weight: float = 0.4
+    click_pick_seconds: float = 10.0
+    click_pick_min_sync: float | None = None
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

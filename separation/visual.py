@@ -106,3 +106,40 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction)
     sequence = object_track(encoder, frames, fps, track_frames(frames, index - lo, box))
     return _place(sequence, int(round(lo / fps * rate)), frames_out, window), None
+
+
+def sync_correlation(encoder, timing: torch.Tensor, wave: torch.Tensor, rate: int) -> float:
+    """Correlation over time of an object's timing [d, N] with the sync sequence of ``wave`` [C, n]
+    (0 for a near-silent wave: it moves with nothing, and the encoder refuses it)."""
+    from encoders.towers import sync_similarity
+
+    if float(wave.abs().max()) < 1e-3:
+        return 0.0
+    audio = encoder.sync_audio(wave, rate)[0]  # the channels' mean
+    return float(sync_similarity([timing.T], [audio])[0, 0])
+
+
+@torch.no_grad()
+def timing_reading(net, encoder, queries: torch.Tensor, excerpt: torch.Tensor, timing: torch.Tensor,
+                   presence_floor: float, weight: float) -> tuple[int, list[dict]]:
+    """Which of ``queries`` [V, D] (the vocabulary's descriptions) is the sound that moves with a clicked
+    object: each is separated from ``excerpt`` [1, n] at the net's rate (without the timing, so an output
+    follows the picture only if its sound does), and among those present (presence > ``presence_floor``;
+    all when none is) the one whose output's sync correlation with the object's ``timing`` [d, N] over
+    the excerpt plus ``weight`` x log(presence) is highest wins. Returns its index and every query's
+    presence, correlation and score (correlations only of the present ones: the others score below)."""
+    from separation.apply import SegmentStream
+
+    stream = SegmentStream(net, queries, excerpt.shape[-1], segment=net.config.segment_seconds, share=False)
+    outputs = torch.cat(list(stream.run([excerpt])), dim=-1)
+    presence = stream.presence if stream.presence is not None else torch.ones(len(queries))
+    present = presence > presence_floor
+    if not bool(present.any()):
+        present = torch.ones_like(present)
+    rows = []
+    for v in range(len(queries)):
+        p = float(presence[v])
+        sync = sync_correlation(encoder, timing, outputs[v], net.config.sample_rate) if present[v] else None
+        score = (sync + weight * float(np.log(max(p, 1e-6)))) if sync is not None else float("-inf")
+        rows.append({"presence": p, "sync": sync, "score": score})
+    return max(range(len(rows)), key=lambda v: rows[v]["score"]), rows

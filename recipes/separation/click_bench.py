@@ -10,8 +10,9 @@ Several ``--data`` give one table each (e.g. the same test mixtures drawn in eac
 ``soundsift data scenes``); their scenes' silent distractors are clicked too.
 
 A variant sets the separator config's ``click_track``, ``click_window_seconds``,
-``click_box_fraction``, ``click_query`` and ``click_timing_seconds`` (``track``, ``window``, ``box``,
-``query``, ``timing``: seconds either side of the click, ``none`` for the whole video) for that run;
+``click_box_fraction``, ``click_query``, ``click_timing_seconds``, ``click_pick_below`` and ``click_pick_min_sync`` (``track``,
+``window``, ``box``, ``query``, ``timing``: seconds either side of the click, ``none`` for the whole video;
+``pick``, ``pickbar``) for that run;
 the shipped values are the first row. ``--per-class`` adds the shipped variant's click SI-SDRi per
 class (held-out classes among them)."""
 
@@ -39,7 +40,8 @@ def timing_seconds(text: str) -> float | None:
 
 KEYS = {"track": ("click_track", lambda v: v.lower() in ("1", "true", "yes")),
         "window": ("click_window_seconds", float), "box": ("click_box_fraction", float),
-        "query": ("click_query", str), "timing": ("click_timing_seconds", timing_seconds)}
+        "query": ("click_query", str), "timing": ("click_timing_seconds", timing_seconds),
+        "pick": ("click_pick_below", float), "pickbar": ("click_pick_min_sync", float)}
 
 
 def parse_variant(text: str) -> dict:
@@ -93,7 +95,8 @@ def click_cases(roots: list[Path], split: str, limit: int | None = None, progres
 
 
 def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None) -> dict:
-    """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description,
+    """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description
+    (or, for a click read by its timing, whether it was read as that description),
     the answer's level (dB re its input) to a click on the object with its source taken out, and to a
     click on a silent distractor (scenes of ``soundsift data scenes``)."""
     shipped = sep.net.config
@@ -111,10 +114,13 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
             rest = mix - target
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
-                est = sep.separate(mix, rate, video=scene, click=click).targets[0]
+                res = sep.separate(mix, rate, video=scene, click=click)
+                est = res.targets[0]
                 out[i]["click"].append(float(si_sdr(est[0], target[0])) - base)
                 out[i]["label"].append(s["label"])
-                if labels is not None and s["label"] in labels:
+                if labels is not None and s["label"] in labels and res.readings and res.readings[0]:
+                    out[i]["class"].append(res.readings[0] == vocab[labels.index(s["label"])])  # read by its timing
+                elif labels is not None and s["label"] in labels:
                     sep.net.config = dataclasses.replace(shipped, **{**change, "click_query": "vocabulary"})  # what it looks like
                     query = sep.prompt_queries(mix, rate, video=scene, click=click)
                     sep.net.config = dataclasses.replace(shipped, **change)

@@ -37,12 +37,9 @@ MEASURES = ("presence", "sync_output", "sync_mixture", "motion")
 
 def correlation(separator, timing: torch.Tensor, wave: torch.Tensor, rate: int) -> float:
     """Correlation over time of an object's timing track [d, N] with ``wave``'s sync sequence."""
-    from encoders.towers import sync_similarity
+    from separation.visual import sync_correlation
 
-    if float(wave.abs().max()) < 1e-3:  # a (near-)silent output moves with nothing; the encoder refuses it
-        return 0.0
-    audio = separator.encoder.sync_audio(wave, rate)[0]  # it takes the channels' mean
-    return float(sync_similarity([timing.T], [audio])[0, 0])
+    return sync_correlation(separator.encoder, timing, wave, rate)
 
 
 def click_measures(separator, roots: list[Path], split: str, limit: int | None, progress: bool = True) -> list[dict]:
