@@ -402,6 +402,9 @@ class Separator:
             judge_queries = _one_per_prompt(groups)
             if visual is not None and self.net.config.click_query != "vocabulary":
                 judge_queries = self.queries(audio, prompts, spans, video, click_query="vocabulary")
+                for i, reading in enumerate(readings):
+                    if reading and reading != "silence":  # read by its timing: the description it was read as
+                        judge_queries[i] = groups[i][0]
             groups, variants, scores, choices = self._choose(audio, prompts, groups, spans, int(candidates),
                                                              judge, segment, visual, judge_queries)
         # every prompt's queries in one batch; each prompt's variant over its own rows
