@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 CROP_MARGIN = 0.3  # the crop's side is (1 + margin) x the largest box side over the track
 CROP_BATCH = 100   # frames cropped at a time: in float they take 16x their own memory
+READ_BATCH = 9     # descriptions separated at a time when a click is read by its timing
 
 
 def crop_side(boxes: np.ndarray, margin: float = CROP_MARGIN) -> float:
@@ -130,9 +131,13 @@ def timing_reading(net, encoder, queries: torch.Tensor, excerpt: torch.Tensor, t
     presence, correlation and score (correlations only of the present ones: the others score below)."""
     from separation.apply import SegmentStream
 
-    stream = SegmentStream(net, queries, excerpt.shape[-1], segment=net.config.segment_seconds, share=False)
-    outputs = torch.cat(list(stream.run([excerpt])), dim=-1)
-    presence = stream.presence if stream.presence is not None else torch.ones(len(queries))
+    outputs, presence = [], []
+    for a in range(0, len(queries), READ_BATCH):  # a few queries at a time: 27 at once hold 1.4 GB
+        stream = SegmentStream(net, queries[a: a + READ_BATCH], excerpt.shape[-1], segment=net.config.segment_seconds,
+                               share=False)
+        outputs.append(torch.cat(list(stream.run([excerpt])), dim=-1))
+        presence.append(stream.presence if stream.presence is not None else torch.ones(len(outputs[-1])))
+    outputs, presence = torch.cat(outputs), torch.cat(presence)
     present = presence > presence_floor
     if not bool(present.any()):
         present = torch.ones_like(present)
