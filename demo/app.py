@@ -157,6 +157,11 @@ class Engine:
                 s = result.scores[i].as_dict()
                 line += (f"; judge: overall {s['overall']:.2f}, recall {s['recall']:.2f}, precision {s['precision']:.2f}, "
                          f"faithfulness {s['faithfulness']:.2f}" + (f" (kept: {result.choices[i]})" if candidates > 1 else ""))
+            reading = result.readings[i] if result.readings else None
+            if reading == "silence":
+                line += " — read by its timing: no sound moves with this object, so its stem is silent"
+            elif reading:
+                line += f" — read by its timing as '{reading}' (the sound that moves with the object)"
             if result.presence and result.presence[i] < 0.5:
                 line += " — this sound does not seem to be in the input"
                 if names_a_voice_by_sex(prompt):
