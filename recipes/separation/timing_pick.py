@@ -11,7 +11,7 @@ and chooses the rule's settings (``click_pick_*`` in the separator's config; sep
 taken out, "removed"; every silent distractor), the click's own separation (the box's video query,
 ``click_pick_below`` 0) and every vocabulary description's separation with and without the click's
 timing track beside it, each with its presence, its output's sync correlation with the object's
-picture sequence, its level and (sounding clicks) its SI-SDRi; and how surely the box reads as each
+picture sequence (and the rest of the mixture's), its level and (sounding clicks) its SI-SDRi; and how surely the box reads as each
 description. ``choose``: on such validation records, the surety below which a click is read by its
 timing and the weight of log-presence that give the highest SI-SDRi (median per corpus, averaged),
 with the bar on the picked sound's correlation at 0 (a sound whose timing does not correlate
@@ -76,7 +76,7 @@ def click_records(sep, roots: list[Path], split: str, limit: int | None) -> list
 
         def row(est, presence):
             r = {"presence": float(presence), "sync": sync_correlation(sep.encoder, timing, est, rate),
-                 "level": level_db(est)}
+                 "rest_sync": sync_correlation(sep.encoder, timing, wave - est, rate), "level": level_db(est)}
             if target is not None:
                 r["sdri"] = float(si_sdr(est[0], target[0])) - base
             return r
