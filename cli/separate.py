@@ -141,11 +141,11 @@ def _report(stems, result, source, encoding: str) -> None:
               f"faithfulness {d['faithfulness']:.2f} (kept: {choice})", file=sys.stderr)
     for prompt, reading in zip(result.prompts, result.readings or []):
         if reading == "silence":
-            print(f"note: {prompt!r}: its picture is unlike those the separator learnt, and no sound in the input "
-                  f"moves with it; its stem is silent", file=sys.stderr)
+            print(f"note: {prompt!r}: no sound in the input moves with the clicked object (its picture alone does not "
+                  f"say surely what it is); its stem is silent", file=sys.stderr)
         elif reading:
-            print(f"note: {prompt!r} was read as {reading!r}: its picture is unlike those the separator learnt, "
-                  f"and that sound moves with it", file=sys.stderr)
+            print(f"note: {prompt!r} was read as {reading!r}, the sound that moves with the clicked object (its "
+                  f"picture alone does not say surely what it is)", file=sys.stderr)
     for p, n in zip(stems.paths, stems.clipped):
         if n:
             print(f"note: {n} samples of {p.name} were clipped at full scale ({encoding}); float32 keeps them",

@@ -106,6 +106,10 @@ def test_separate_by_clicks_on_the_video(tmp_path):
     stems = [sf.read(p, dtype="float32")[0] for p in paths]
     mix = sf.read(paths[-1], dtype="float32")[0] + sum(stems[:-1])
     assert all(np.abs(s).max() > 0 for s in stems[:-1]) and np.abs(mix).max() > 0.01
+    # a click whose picture the separator does not read surely is read by its timing, and says as what
+    vocabulary = json.loads((ROOT / "separation" / "pretrained" / "separator-small" / "config.json").read_text())
+    notes = [line for line in proc.stderr.splitlines() if "the sound that moves with the clicked object" in line]
+    assert notes and all(line.split("was read as '")[1].split("'")[0] in vocabulary["click_vocabulary"] for line in notes)
 
 
 def _nan_wav(path):
