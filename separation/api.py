@@ -48,7 +48,6 @@ class Separator:
         self.name = name
         self.sample_rate = net.config.sample_rate
         self._timing_cache: dict = {}  # the last few clicks' timing and tracks (_tracked_click)
-        self.readings: dict = {}  # prompt index -> description, for clicks read by timing in the last queries
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
@@ -109,19 +108,20 @@ class Separator:
         weights = torch.softmax(logits, dim=-1)
         return torch.nn.functional.normalize(weights @ texts, dim=-1)
 
-    def _read_by_timing(self, audio, click, emb: torch.Tensor, video, duration: float, index: int):
-        """A click's query and gain: its box's video embedding ``emb`` [1, D] when the box reads surely as
-        one of the vocabulary's descriptions (a picture style the net learnt), else the description whose
-        sound moves with the object (``click_pick_below``; separation/visual.py), noted in
-        ``self.readings[index]`` ("silence", gain 0, when no sound moves with it: ``click_pick_min_sync``)."""
-        from separation.visual import timing_reading
+    def _read_by_timing(self, audio, click, emb: torch.Tensor, video, duration: float):
+        """A click's (query, gain, reading): its box's video embedding ``emb`` [1, D] when the box reads
+        surely as one of the vocabulary's descriptions (a picture style the net learnt), reading None; else
+        the description whose sound moves with the object (``click_pick_below``; separation/visual.py),
+        reading that description, or "silence" with gain 0 when no sound moves with it
+        (``click_pick_min_sync``)."""
+        from separation.visual import box_surety, timing_reading
 
         cfg = self.net.config
         if cfg.click_pick_below <= 0 or not cfg.click_vocabulary:
-            return emb, 1.0
+            return emb, 1.0, None
         texts = self.vocabulary_embeddings()
-        if float(torch.softmax(emb @ texts.T / cfg.click_temperature, dim=-1).max()) > cfg.click_pick_below:
-            return emb, 1.0
+        if box_surety(emb @ texts.T, cfg.click_temperature) > cfg.click_pick_below:
+            return emb, 1.0, None
         size = min(cfg.click_pick_seconds, duration)
         start = min(max(click[0] - size / 2, 0.0), duration - size)
         timing = self._tracked_click(video, click, duration, False)[0]  # [d, N] over the input, cached for the separation
@@ -131,10 +131,8 @@ class Separator:
         choice, rows = timing_reading(self.net, self.encoder, texts, self._mono(audio, start, start + size),
                                       timing[:, a:b], cfg.click_pick_presence, cfg.click_pick_weight)
         if cfg.click_pick_min_sync is not None and rows[choice]["sync"] < cfg.click_pick_min_sync:
-            self.readings[index] = "silence"
-            return texts[choice: choice + 1], 0.0
-        self.readings[index] = cfg.click_vocabulary[choice]
-        return texts[choice: choice + 1], 1.0
+            return texts[choice: choice + 1], 0.0, "silence"
+        return texts[choice: choice + 1], 1.0, cfg.click_vocabulary[choice]
 
     def _mono(self, audio, start_s: float, end_s: float) -> torch.Tensor:
         """The input between two times, mono at the net's rate [1, n] (decoding only that stretch)."""
@@ -159,18 +157,19 @@ class Separator:
         return _one_per_prompt(self.queries_and_gains(audio, prompts, spans, video, click_query)[0])
 
     def queries_and_gains(self, audio, prompts: list[Prompt], spans=None, video=None,
-                          click_query: str | None = None) -> tuple[list, list]:
-        """Per prompt, its query embeddings [n, D] (one per part of a union, else one) and its output
-        gain: 0 for a click on something that looks like no sound (``looks_sounding``), else 1."""
+                          click_query: str | None = None) -> tuple[list, list, list]:
+        """Per prompt, its query embeddings [n, D] (one per part of a union, else one), its output
+        gain (0 for a click on something that looks like no sound, ``looks_sounding``, or that nothing
+        in the input moves with; else 1) and what a click read by its timing was read as (else None)."""
         duration = audio.scan().frames / audio.sample_rate
         cfg = self.net.config
         click_query = click_query or cfg.click_query
-        self.readings = {}
         texts = [t for p in prompts if p.kind == "text" and p.embedding is None for t in p.texts]
         text_embs = iter(self.encoder.embed_text(texts) if texts else [])
-        embs, gains = [], []
+        embs, gains, readings = [], [], []
         for prompt in prompts:
             gains.append(1.0)
+            readings.append(None)
             if prompt.embedding is not None:
                 embs.append(prompt.embedding)
             elif prompt.kind == "text":
@@ -194,7 +193,7 @@ class Separator:
                 emb = self.encoder.embed_video(window, fps, masks)
                 gains[-1] = float(self.looks_sounding(emb)[0])
                 if cfg.visual_dim and click_query == "video":  # trained with it (recipes/separation/scenes.py)
-                    query, gain = self._read_by_timing(audio, prompt.value, emb, video, duration, len(embs))
+                    query, gain, readings[-1] = self._read_by_timing(audio, prompt.value, emb, video, duration)
                     embs.append(query)
                     gains[-1] = min(gains[-1], gain)
                 elif cfg.visual_dim and click_query == "none":  # the object's timing alone
@@ -206,7 +205,7 @@ class Separator:
                 plus = [(a, b) for sign, a, b in spans or [] if sign == "+"]
                 parts = [self._mono(audio, a, b) for a, b in plus]
                 embs.append(self.encoder.embed_audio(torch.cat(parts, dim=-1), self.sample_rate))
-        return embs, gains
+        return embs, gains, readings
 
     def timing_tracks(self, prompts: list[Prompt], video, seconds: float, progress: bool = False) -> torch.Tensor | None:
         """Each prompt's timing track [K, d, N] over ``seconds`` of input (separation/visual.py): a
@@ -384,8 +383,7 @@ class Separator:
         if not 1 <= int(candidates) <= MAX_CANDIDATES:
             raise SoundSiftError(f"candidates must be 1 to {MAX_CANDIDATES}, got {candidates}")
         stats = check_input(audio, spans)
-        groups, gains = self.queries_and_gains(audio, prompts, spans, video)
-        readings = [self.readings.get(i) for i in range(len(prompts))]
+        groups, gains, readings = self.queries_and_gains(audio, prompts, spans, video)
         total = resampled_length(stats.frames, audio.sample_rate, self.sample_rate)
         track = span_track(spans, total, self.sample_rate) if spans else None
         segment = self.net.config.segment_seconds if segment is None else segment

@@ -120,15 +120,33 @@ def sync_correlation(encoder, timing: torch.Tensor, wave: torch.Tensor, rate: in
     return float(sync_similarity([timing.T], [audio])[0, 0])
 
 
+def box_surety(similarities: torch.Tensor, temperature: float) -> float:
+    """How surely a clicked box reads as one description: the highest softmax weight of its cosines
+    with the vocabulary's descriptions [1, V] (or [V]) at ``temperature``."""
+    return float(torch.softmax(torch.as_tensor(similarities).flatten() / temperature, dim=-1).max())
+
+
+def timing_choice(presence, sync, presence_floor: float, weight: float) -> int:
+    """The description a click is read as, from each description's presence [V] and its output's sync
+    correlation with the object [V] (None where it was not measured: below the floor): among those present
+    (presence > ``presence_floor``; all when none is), the highest correlation + ``weight`` x log(presence)."""
+    presence = np.asarray(presence, np.float64)
+    present = presence > presence_floor
+    if not present.any():
+        present[:] = True
+    score = [s + weight * np.log(max(p, 1e-6)) if ok and s is not None else -np.inf
+             for p, s, ok in zip(presence, sync, present)]
+    return int(np.argmax(score))
+
+
 @torch.no_grad()
 def timing_reading(net, encoder, queries: torch.Tensor, excerpt: torch.Tensor, timing: torch.Tensor,
                    presence_floor: float, weight: float) -> tuple[int, list[dict]]:
     """Which of ``queries`` [V, D] (the vocabulary's descriptions) is the sound that moves with a clicked
     object: each is separated from ``excerpt`` [1, n] at the net's rate (without the timing, so an output
-    follows the picture only if its sound does), and among those present (presence > ``presence_floor``;
-    all when none is) the one whose output's sync correlation with the object's ``timing`` [d, N] over
-    the excerpt plus ``weight`` x log(presence) is highest wins. Returns its index and every query's
-    presence, correlation and score (correlations only of the present ones: the others score below)."""
+    follows the picture only if its sound does) and read by :func:`timing_choice` against the object's
+    ``timing`` [d, N] over the excerpt. Returns its index and every query's presence and correlation (only
+    the present ones' correlations are measured: the others cannot be chosen)."""
     from separation.apply import SegmentStream
 
     outputs, presence = [], []
@@ -137,14 +155,10 @@ def timing_reading(net, encoder, queries: torch.Tensor, excerpt: torch.Tensor, t
                                share=False)
         outputs.append(torch.cat(list(stream.run([excerpt])), dim=-1))
         presence.append(stream.presence if stream.presence is not None else torch.ones(len(outputs[-1])))
-    outputs, presence = torch.cat(outputs), torch.cat(presence)
-    present = presence > presence_floor
-    if not bool(present.any()):
-        present = torch.ones_like(present)
-    rows = []
-    for v in range(len(queries)):
-        p = float(presence[v])
-        sync = sync_correlation(encoder, timing, outputs[v], net.config.sample_rate) if present[v] else None
-        score = (sync + weight * float(np.log(max(p, 1e-6)))) if sync is not None else float("-inf")
-        rows.append({"presence": p, "sync": sync, "score": score})
-    return max(range(len(rows)), key=lambda v: rows[v]["score"]), rows
+    outputs, presence = torch.cat(outputs), torch.cat(presence).tolist()
+    present = [p > presence_floor for p in presence]
+    measured = present if any(present) else [True] * len(presence)
+    sync = [sync_correlation(encoder, timing, outputs[v], net.config.sample_rate) if measured[v] else None
+            for v in range(len(presence))]
+    rows = [{"presence": p, "sync": s} for p, s in zip(presence, sync)]
+    return timing_choice(presence, sync, presence_floor, weight), rows

@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from recipes.common import run_tool
 from recipes.separation.click_bench import click_cases
@@ -35,17 +34,11 @@ SILENCED_SHARE = 0.05  # at most this share of sounding clicks may be silenced b
 MEASURES = ("presence", "sync_output", "sync_mixture", "motion")
 
 
-def correlation(separator, timing: torch.Tensor, wave: torch.Tensor, rate: int) -> float:
-    """Correlation over time of an object's timing track [d, N] with ``wave``'s sync sequence."""
-    from separation.visual import sync_correlation
-
-    return sync_correlation(separator.encoder, timing, wave, rate)
-
-
 def click_measures(separator, roots: list[Path], split: str, limit: int | None, progress: bool = True) -> list[dict]:
     """Per click (kind "sounding", "removed" or "distractor"): output level re its input (dB), presence
     and the two sync correlations."""
     from separation.prompts import build_prompts
+    from separation.visual import sync_correlation
 
     out = []
     for corpus, kind, wave, rate, scene, click in click_cases(roots, split, limit, progress):
@@ -54,8 +47,8 @@ def click_measures(separator, roots: list[Path], split: str, limit: int | None, 
         timing = separator.timing_tracks(build_prompts(None, None, click, None), scene, seconds)[0]
         out.append({"corpus": corpus, "kind": kind, "presence": float(res.presence[0]),
                     "level_db": level_db(res.targets[0]) - level_db(wave),
-                    "sync_output": correlation(separator, timing, res.targets[0], rate),
-                    "sync_mixture": correlation(separator, timing, wave, rate),
+                    "sync_output": sync_correlation(separator.encoder, timing, res.targets[0], rate),
+                    "sync_mixture": sync_correlation(separator.encoder, timing, wave, rate),
                     "motion": float(timing.std(dim=1).mean())})
     return out
 

@@ -102,18 +102,17 @@ def click_records(sep, roots: list[Path], split: str, limit: int | None) -> list
 
 
 def surety(r: dict, temperature: float = 0.1) -> float:
-    """How surely the box reads as one description: the highest softmax weight (``click_temperature``)."""
-    logits = np.array(r["look"]) / temperature
-    p = np.exp(logits - logits.max())
-    return float(p.max() / p.sum())
+    """How surely the box reads as one description (``click_temperature``), as the separator computes it."""
+    from separation.visual import box_surety
+
+    return box_surety(torch.tensor(r["look"], dtype=torch.float64), temperature)
 
 
 def picked(r: dict, weight: float) -> int:
     """The description separation/visual.py's timing_reading picks from a record."""
-    presence = np.array([c["presence"] for c in r["text"]])
-    score = np.array([c["sync"] for c in r["text"]]) + weight * np.log(presence.clip(1e-6))
-    present = presence > PRESENCE_FLOOR
-    return int(np.where(present if present.any() else True, score, -np.inf).argmax())
+    from separation.visual import timing_choice
+
+    return timing_choice([c["presence"] for c in r["text"]], [c["sync"] for c in r["text"]], PRESENCE_FLOOR, weight)
 
 
 def outcome(r: dict, below: float, weight: float, bar: float | None) -> tuple[str, float | None, float]:
