@@ -217,7 +217,13 @@ def main(argv=None) -> None:
         print(path)
         return
     if args.rule:
-        below, weight, bar = (float(x) if x.lower() != "none" else None for x in args.rule.split(","))
+        parts = args.rule.split(",")
+        try:
+            below, weight, bar = float(parts[0]), float(parts[1]), None if parts[2].lower() == "none" else float(parts[2])
+        except (IndexError, ValueError):
+            raise SoundSiftError(f"--rule {args.rule!r}: write BELOW,WEIGHT,BAR, e.g. 0.7,0.4,0 (BAR may be none)") from None
+        if len(parts) != 3:
+            raise SoundSiftError(f"--rule {args.rule!r}: write BELOW,WEIGHT,BAR, e.g. 0.7,0.4,0 (BAR may be none)")
     else:
         cfg = SeparatorConfig.load(args.model or DEFAULT_DIR)
         below, weight, bar = cfg.click_pick_below, cfg.click_pick_weight, cfg.click_pick_min_sync
