@@ -75,7 +75,7 @@ class SeparatorConfig(JsonConfig):
     click_pick_below: float = 0.0
     click_pick_presence: float = 0.5
     click_pick_weight: float = 0.4
-    click_pick_seconds: float = 10.0
+    click_pick_seconds: float = 6.0
     click_pick_min_sync: float | None = None
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)

@@ -267,3 +267,20 @@ def test_a_click_on_an_unlearnt_picture_is_read_as_the_sound_that_moves_with_it(
     assert res.readings == ["silence"] and res.targets[0].abs().max() == 0
     sep.net.config.click_pick_below = 0.0
     assert sep.separate(mix, rate, video=scene, click=click).readings == [None]
+
+
+def test_timing_pick_choose_refuses_an_existing_folder_before_anything_else(tmp_path):
+    """`timing_pick choose` onto a model folder that exists, without --force: one error line, exit 1,
+    no report printed and the folder untouched (its check comes before the choice)."""
+    import subprocess
+    import sys
+
+    records, out = tmp_path / "records.json", tmp_path / "model"
+    records.write_text("[]")
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "recipes.separation.timing_pick", "choose", str(records),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [f"error: {out}: already exists (use --force to overwrite)"]
+    assert (out / "config.json").read_text() == "{}"

@@ -10,7 +10,8 @@ stems. Prints the time of each, their ratio (the target is at most 2x) and peak 
 
 ``--timing``: the click's ``click_timing_seconds`` (how far either side of the click it is tracked;
 ``none``: the whole video); default the shipped config's. ``--pick``: its ``click_pick_below`` (1.01:
-every click read by its timing, the dearer path a click on an unlearnt picture takes).
+every click read by its timing, the dearer path a click on an unlearnt picture takes); ``--pick-seconds``:
+its ``click_pick_seconds`` (how much mixture around the click that reading separates).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def make_video(path: Path, seconds: float, form: tuple[int, int, int] | None) ->
     return path
 
 
-def child(path: str, prompt: str, timing: str | None = None, pick: float | None = None) -> dict:
+def child(path: str, prompt: str, timing: str | None = None, pick: float | None = None,
+          pick_seconds: float | None = None) -> dict:
     import dataclasses
 
     from recipes.separation.click_bench import timing_seconds
@@ -61,6 +63,8 @@ def child(path: str, prompt: str, timing: str | None = None, pick: float | None 
         sep.net.config = dataclasses.replace(sep.net.config, click_timing_seconds=timing_seconds(timing))
     if pick is not None:
         sep.net.config = dataclasses.replace(sep.net.config, click_pick_below=pick)
+    if pick_seconds is not None:
+        sep.net.config = dataclasses.replace(sep.net.config, click_pick_seconds=pick_seconds)
     audio = AudioFile(path)
     sep.separate(audio.read(0, 2 * audio.sample_rate), audio.sample_rate, text=TEXT)  # warm-up
     from soundsift.io import probe
@@ -80,8 +84,10 @@ def child(path: str, prompt: str, timing: str | None = None, pick: float | None 
             "threads": torch.get_num_threads()}
 
 
-def run_case(path: Path, prompt: str, timing: str | None = None, pick: float | None = None) -> dict:
+def run_case(path: Path, prompt: str, timing: str | None = None, pick: float | None = None,
+             pick_seconds: float | None = None) -> dict:
     extra = (["--timing", timing] if timing is not None else []) + (["--pick", str(pick)] if pick is not None else [])
+    extra += ["--pick-seconds", str(pick_seconds)] if pick_seconds is not None else []
     proc = subprocess.run([sys.executable, "-m", "recipes.separation.click_cost", "--child", str(path), prompt, *extra],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -96,10 +102,12 @@ def main(argv=None) -> None:
     p.add_argument("--formats", nargs="+", choices=sorted(FORMATS), default=sorted(FORMATS))
     p.add_argument("--timing", default=None, help="seconds either side of the click it is tracked, or 'none'")
     p.add_argument("--pick", type=float, default=None, help="click_pick_below (1.01: every click read by its timing)")
+    p.add_argument("--pick-seconds", type=float, default=None,
+                   help="click_pick_seconds (mixture around the click separated by every description)")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        print(json.dumps(child(*args.child, args.timing, args.pick)))
+        print(json.dumps(child(*args.child, args.timing, args.pick, args.pick_seconds)))
         return
     print("| video | text prompt | click at 3 s | click / text | click halfway | click / text | peak memory (text, click) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
@@ -107,8 +115,8 @@ def main(argv=None) -> None:
         for name in args.formats:
             form = FORMATS[name]
             path = make_video(Path(tmp) / f"long-{name}.mp4", args.minutes * 60, form)
-            text, click = run_case(path, "text"), run_case(path, "click", args.timing, args.pick)
-            middle = run_case(path, "click-middle", args.timing, args.pick) if args.minutes * 60 > MIDDLE + CLICK[0] else None
+            text, click = run_case(path, "text"), run_case(path, "click", args.timing, args.pick, args.pick_seconds)
+            middle = run_case(path, "click-middle", args.timing, args.pick, args.pick_seconds) if args.minutes * 60 > MIDDLE + CLICK[0] else None
             label = "224x224, 10 fps" if form is None else f"{form[0]}x{form[1]}, {form[2]} fps"
             mid = (f"{middle['elapsed_s']:.1f} s | {middle['elapsed_s'] / text['elapsed_s']:.2f}x" if middle else "– | –")
             print(f"| {args.minutes:g} min, {label} | {text['elapsed_s']:.1f} s | {click['elapsed_s']:.1f} s | "

@@ -16,7 +16,8 @@ description. ``choose``: on such validation records, the surety below which a cl
 timing and the weight of log-presence that give the highest SI-SDRi (median per corpus, averaged),
 with the bar on the picked sound's correlation at 0 (a sound whose timing does not correlate
 positively with the picture's does not move with it; the 5 % quantile of the sounding clicks' would be
-about -0.09 and silence few silent ones); written into a copy of the model's config. ``report``: a rule's figures per corpus.
+about -0.09 and silence few silent ones) and 6 s of mixture read around a click (``PICK_SECONDS``); written into a copy
+of the model's config. ``report``: a rule's figures per corpus.
 
 Why: a click's query is the box's video embedding, which the separator learnt class by class on two
 picture styles; on a style it never saw (held-out outlines) clicks gain -4 to -8 dB. The sync tower
@@ -41,6 +42,9 @@ PRESENCE_FLOOR = 0.5  # a description must sound this surely in the mixture to b
 SURETY = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: every click read by its timing
 WEIGHTS = (0.0, 0.1, 0.2, 0.4, 0.6, 1.0)
 MIN_SYNC = 0.0  # below this correlation the picked sound does not move with the picture: silence
+# Mixture read around a click: the scenes the rule is chosen on are 4-6 s long, so it was never measured
+# on more, and each second more costs 27 separations of it (click_cost: 10 s made a click 2.0-2.5x a text prompt).
+PICK_SECONDS = 6.0
 
 
 def vocabulary_outputs(sep, mono: torch.Tensor, timing: torch.Tensor | None):
@@ -209,11 +213,13 @@ def main(argv=None) -> None:
     if args.action == "choose":
         if not args.out:
             raise SoundSiftError("choose needs --out (the model folder to write)")
+        if Path(args.out).exists() and not args.force:
+            raise SoundSiftError(f"{args.out}: already exists (use --force to overwrite)")
         below, weight, bar = choose(records)
         report(records, (below, weight, bar))
         path = update_config(SeparatorConfig, args.model or DEFAULT_DIR, args.out, args.force,
                              click_pick_below=below, click_pick_weight=weight, click_pick_min_sync=bar,
-                             click_pick_presence=PRESENCE_FLOOR)
+                             click_pick_presence=PRESENCE_FLOOR, click_pick_seconds=PICK_SECONDS)
         print(path)
         return
     if args.rule:
