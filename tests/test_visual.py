@@ -105,7 +105,6 @@ def test_a_click_on_a_file_is_tracked_only_around_it(encoder):
 def test_a_click_reaches_the_separator_through_its_timing(encoder):
     from separation import Separator
     from separation.prompts import build_prompts
-    from soundsift.io import AudioTensor
 
     rng = np.random.default_rng(5)
     frames, boxes, waves = pulsing_scene(rng, 2, 4.0, with_audio=True)

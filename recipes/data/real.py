@@ -28,7 +28,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -122,7 +121,6 @@ def check_clip(x: np.ndarray) -> tuple[np.ndarray | None, str | None, np.ndarray
     x = _trim(x)
     if len(x) < 0.8 * RATE:
         return None, f"shorter than 0.8 s after trimming ({len(x) / RATE:.2f} s)", None
-    peak = np.abs(x).max()
     if np.mean(np.abs(x) >= 0.999) > 0.001:
         return None, "clipped", None
     active = frame_activity(x, RATE)

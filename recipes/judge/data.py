@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from recipes.data.build import read_manifest
-from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from recipes.data.taxonomy import BY_LABEL
 from recipes.separation.evaluate import absent_classes, class_similarity, targets_by_label
 from separation.apply import Variant
 from soundsift.errors import SoundSiftError
