@@ -123,9 +123,9 @@ class Judge:
         given = [p is not None for p in (text, audio_query, click)]
         if sum(given) > 1:
             raise SoundSiftError("give one prompt: a text, an audio example or a click")
-        if self.separator is not None:
-            query = self.separator.prompt_queries(mixture, rate, text=text, audio_query=audio_query, spans=spans,
-                                                  video=video, click=click, click_query="vocabulary")
+        if self.separator is not None:  # a click: as best-of-k reads it (Separator.judge_queries)
+            query = self.separator.judge_queries(mixture, rate, text=text, audio_query=audio_query, spans=spans,
+                                                 video=video, click=click)
             return query[:1], text
         if click is not None:
             raise SoundSiftError("a click is read through the separator's classes: load the judge with "

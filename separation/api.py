@@ -254,6 +254,28 @@ class Separator:
         check_input(audio, spans)
         return self.queries(audio, prompts, spans, video, click_query)
 
+    def judge_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
+                      click=None) -> torch.Tensor:
+        """One query embedding per prompt [K, D] as the judge reads it when it scores ``separate``'s output
+        for these prompts on this input (a click: as ``_judge_queries`` says)."""
+        audio = AudioTensor(_as_wave(wave), sample_rate)
+        prompts = build_prompts(text, audio_query, click, spans)
+        check_input(audio, spans)
+        groups, _, readings = self.queries_and_gains(audio, prompts, spans, video)
+        return self._judge_queries(audio, prompts, spans, video, groups, readings)
+
+    def _judge_queries(self, audio, prompts: list[Prompt], spans, video, groups: list, readings: list) -> torch.Tensor:
+        """One query per prompt [K, D] for the judge, from the separation's own ``groups`` and ``readings``
+        (queries_and_gains): the judge reads a click through the vocabulary, as it was trained to, except a
+        click read by its timing, which it scores against the description the click was read as."""
+        queries = _one_per_prompt(groups)
+        clicks = [i for i, p in enumerate(prompts) if p.kind == "click"]
+        if clicks and self.net.config.visual_dim and self.net.config.click_query != "vocabulary":
+            read = self.queries(audio, prompts, spans, video, click_query="vocabulary")
+            for i in clicks:
+                queries[i] = groups[i][0] if readings[i] and readings[i] != "silence" else read[i]
+        return queries
+
     def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
                    segment: float | None = None, visual: torch.Tensor | None = None):
         """The first k best-of-k candidates (separation/bestof.py) of one prompt on a mono excerpt
@@ -396,13 +418,7 @@ class Separator:
                 from judge import Judge
 
                 judge = Judge.from_pretrained(separator=self)
-            # one query per prompt; the judge reads clicks through the vocabulary, as it was trained to
-            judge_queries = _one_per_prompt(groups)
-            if visual is not None and self.net.config.click_query != "vocabulary":
-                judge_queries = self.queries(audio, prompts, spans, video, click_query="vocabulary")
-                for i, reading in enumerate(readings):
-                    if reading and reading != "silence":  # read by its timing: the description it was read as
-                        judge_queries[i] = groups[i][0]
+            judge_queries = self._judge_queries(audio, prompts, spans, video, groups, readings)
             groups, variants, scores, choices = self._choose(audio, prompts, groups, spans, int(candidates),
                                                              judge, segment, visual, judge_queries)
         # every prompt's queries in one batch; each prompt's variant over its own rows

@@ -54,7 +54,8 @@ def test_rerank_puts_the_best_candidate_first(judge, example):
 
 
 def test_prompts_become_the_separators_queries(judge, example):
-    """Text, audio-example and span prompts give the judge the query the separator makes of them."""
+    """Text, audio-example and span prompts give the judge the query the separator makes of them; a
+    click, the query best-of-k's judge reads it by."""
     from separation import Separator
 
     mix, rate, speech, _ = example
@@ -65,6 +66,16 @@ def test_prompts_become_the_separators_queries(judge, example):
     click = {"video": EXAMPLE / "scene.mp4", "click": (1.0, 50, 50)}  # through the classes, as it was trained
     mine, _ = judge.query(mix, rate, **click)
     assert torch.allclose(mine, sep.prompt_queries(mix, rate, **click, click_query="vocabulary")[:1], atol=1e-6)
+    # a click read by its timing is scored against the description it was read as, in best-of-k as here
+    cfg = judge.separator.net.config
+    saved, cfg.click_pick_below = cfg.click_pick_below, 1.01  # every click read by its timing
+    try:
+        reading = judge.separator.separate(mix, rate, **click).readings[0]
+        mine, _ = judge.query(mix, rate, **click)
+    finally:
+        cfg.click_pick_below = saved
+    assert reading in cfg.click_vocabulary
+    assert torch.allclose(mine, sep.encoder.embed_text([reading]), atol=1e-6)
     from judge import Judge, JudgeConfig, JudgeNet
 
     encoder_only = Judge(JudgeNet(JudgeConfig()), judge.encoder)  # v4's features: no separator of its own
