@@ -86,7 +86,14 @@ class PEAVEncoder:
     # --- public API ----------------------------------------------------------------------
     @torch.no_grad()
     def embed_text(self, texts: list[str]) -> torch.Tensor:
+        """Text in the space of the audio embeddings: what ``soundsift classify`` and zero-shot naming use."""
         return self.backend.embed_text(check_texts(texts))
+
+    @torch.no_grad()
+    def embed_query_text(self, texts: list[str]) -> torch.Tensor:
+        """Text as a separator's query: through the text head the separator was trained on. The same as
+        :meth:`embed_text` unless the text head was refit since (config ``own_query_text``)."""
+        return self.backend.embed_query_text(check_texts(texts))
 
     @torch.no_grad()
     def embed_audio(self, wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
@@ -239,6 +246,9 @@ class NativeBackend:
 
     def embed_text(self, texts):
         return self.model.embed_text_anchored(texts).cpu()
+
+    def embed_query_text(self, texts):
+        return self.model.embed_query_text_anchored(texts).cpu()
 
     def embed_audio(self, mono):
         return self.model.embed_audio(normalize_level(mono.to(self.device)))[0].cpu()

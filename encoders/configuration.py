@@ -55,6 +55,10 @@ class PEAVConfig(JsonConfig):
     # The sync tower reads the 40 ms tokens of its own frozen copy of the audio tower it was trained
     # with, so that the main audio tower can be retrained (on recordings) without moving sync scores.
     sync_own_audio: bool = False
+    # Text as a separator's query (``embed_query_text``) goes through a frozen copy of the text head
+    # the separator and the video side were trained against, so that the text head itself can be refit
+    # to name recordings (``embed_text``: classify, zero-shot) without moving any separator's queries.
+    own_query_text: bool = False
     # Where the weights come from: recipe stage, parent model, data, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

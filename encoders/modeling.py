@@ -57,6 +57,8 @@ class PEAVModel(nn.Module):
             self.sync_bias = nn.Parameter(torch.tensor(-5.0))
             if config.sync_own_audio:
                 self.sync_audio_tower = AudioTower(config).requires_grad_(False)
+        if config.own_query_text:
+            self.query_text_head = PeAudioContrastiveHead(config.text_hidden, d).requires_grad_(False)
 
     # --- embeddings (all L2-normalised) -----------------------------------------------------
     def text_features(self, texts: list[str]) -> torch.Tensor:
@@ -69,16 +71,25 @@ class PEAVModel(nn.Module):
         """Text embeddings for inference. The projection was fitted on a few hundred captions and
         generalises poorly to paraphrases; MiniLM's own space handles paraphrases well, so a prompt is
         blended with the projected training captions it is close to there (see PEAVConfig)."""
+        return self._anchored(texts, self.text_head, "_anchors")
+
+    def embed_query_text_anchored(self, texts: list[str]) -> torch.Tensor:
+        """As :meth:`embed_text_anchored`, through the text head a separator's queries were trained on
+        (``own_query_text``; else the text head itself)."""
+        head = getattr(self, "query_text_head", None)
+        return self.embed_text_anchored(texts) if head is None else self._anchored(texts, head, "_query_anchors")
+
+    def _anchored(self, texts: list[str], head: nn.Module, cache: str) -> torch.Tensor:
         feats = self.text_features(texts)
-        direct = self.embed_text_features(feats)
+        direct = F.normalize(head(feats), dim=-1)
         cfg = self.config
         if not cfg.text_anchors or cfg.anchor_weight <= 0:
             return direct
-        anchors = getattr(self, "_anchors", None)
+        anchors = getattr(self, cache, None)
         if anchors is None or self.training:  # at inference the text side is fixed: embed them once
             anchor_feats = self.text_features(cfg.text_anchors)
-            anchors = (F.normalize(anchor_feats, dim=-1), self.embed_text_features(anchor_feats))
-            self._anchors = None if self.training else anchors
+            anchors = (F.normalize(anchor_feats, dim=-1), F.normalize(head(anchor_feats), dim=-1))
+            setattr(self, cache, None if self.training else anchors)
         keys, values = anchors
         weights = torch.softmax(F.normalize(feats, dim=-1) @ keys.T / cfg.anchor_temperature, dim=-1)
         return F.normalize((1 - cfg.anchor_weight) * direct + cfg.anchor_weight * (weights @ values), dim=-1)
@@ -125,7 +136,7 @@ class PEAVModel(nn.Module):
         """The trainable weights saved in ``folder`` (the text model comes from its package);
         ``new_parts``: top-level parts this model adds to those in ``folder`` (left as initialised)."""
         state = load_file(str(Path(folder) / WEIGHTS_NAME))
-        self._anchors = None  # cached anchor embeddings belong to the old weights
+        self._anchors = self._query_anchors = None  # cached anchor embeddings belong to the old weights
         missing, unexpected = self.load_state_dict(state, strict=False)
         missing = [k for k in missing if not k.startswith(("text.", *new_parts))]
         if missing or unexpected:

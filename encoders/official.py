@@ -60,6 +60,9 @@ class OfficialBackend:
         source = self.model if self.kind == "pe_audio" else self.model.audio_model
         return F.normalize(source.get_text_audio_embeds(t["input_ids"], t["attention_mask"]), dim=-1).cpu()
 
+    def embed_query_text(self, texts):  # one text head: a separator's queries are the text embeddings
+        return self.embed_text(texts)
+
     def embed_audio(self, mono):
         mono = mono.to(self.device)
         if self.kind == "pe_audio":

@@ -131,7 +131,7 @@ class Judge:
             raise SoundSiftError("a click is read through the separator's classes: load the judge with "
                                  "Judge.from_pretrained(separator=...)")
         if text is not None:
-            return self.encoder.embed_text([text]), text
+            return self.encoder.embed_query_text([text]), text
         if audio_query is not None:
             if isinstance(audio_query, (str, Path)):
                 audio_query = AudioFile(audio_query)

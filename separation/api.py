@@ -80,7 +80,7 @@ class Separator:
     def vocabulary_embeddings(self) -> torch.Tensor:
         """The text embeddings [V, D] of ``click_vocabulary`` (computed once)."""
         if getattr(self, "_vocab_emb", None) is None:
-            self._vocab_emb = self.encoder.embed_text(self.net.config.click_vocabulary)
+            self._vocab_emb = self.encoder.embed_query_text(self.net.config.click_vocabulary)
         return self._vocab_emb
 
     def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -165,7 +165,7 @@ class Separator:
         cfg = self.net.config
         click_query = click_query or cfg.click_query
         texts = [t for p in prompts if p.kind == "text" and p.embedding is None for t in p.texts]
-        text_embs = iter(self.encoder.embed_text(texts) if texts else [])
+        text_embs = iter(self.encoder.embed_query_text(texts) if texts else [])
         embs, gains, readings = [], [], []
         for prompt in prompts:
             gains.append(1.0)
@@ -344,7 +344,7 @@ class Separator:
         """The prompts with the embeddings of those that do not depend on the input (texts, an audio
         example) made now, once: for a prompt set reused over many inputs (several files, a batch)."""
         texts = [p for p in prompts if p.kind == "text" and p.embedding is None]
-        flat = iter(self.encoder.embed_text([t for p in texts for t in p.texts]) if texts else [])
+        flat = iter(self.encoder.embed_query_text([t for p in texts for t in p.texts]) if texts else [])
         text_embs = {id(p): torch.stack([next(flat) for _ in p.texts]) for p in texts}
         out = []
         for p in prompts:

@@ -75,7 +75,7 @@ def test_prompts_become_the_separators_queries(judge, example):
     finally:
         cfg.click_pick_below = saved
     assert reading in cfg.click_vocabulary
-    assert torch.allclose(mine, sep.encoder.embed_text([reading]), atol=1e-6)
+    assert torch.allclose(mine, sep.encoder.embed_query_text([reading]), atol=1e-6)
     from judge import Judge, JudgeConfig, JudgeNet
 
     encoder_only = Judge(JudgeNet(JudgeConfig()), judge.encoder)  # v4's features: no separator of its own
@@ -160,7 +160,7 @@ def test_best_of_k_picks_by_the_judge_among_the_documented_candidates(example, t
     sep = Separator.from_pretrained()
     judge = Judge.from_pretrained(separator=sep)
     prompt = build_prompts(text=text)[0]
-    query = sep.encoder.embed_text(prompt.texts)  # [parts, D]
+    query = sep.encoder.embed_query_text(prompt.texts)  # [parts, D]
     plan, variants, _, outputs = sep.candidates(mix, prompt, query, 8)
     assert len(plan) == len(outputs) == 8 and plan[0] == ("given", 1.0)
     assert torch.allclose(outputs[0], sep.separate(mix, rate, text=text).targets[0], atol=1e-5)

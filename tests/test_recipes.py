@@ -551,6 +551,38 @@ def test_real_stage_joins_corpora_holds_renders_only_and_keeps_the_sync_towers_a
     assert torch.equal(before.embed_text(["a violin"]), after.embed_text(["a violin"]))
 
 
+def test_naming_stage_refits_the_text_head_alone_and_keeps_the_separators_queries(tiny_corpus, tmp_path):
+    """``own_query_text`` + ``trainable: [text_head]``: the text head learns to name the audio embeddings
+    while the separator's queries (``embed_query_text``), audio, frame scores, video and temperatures stay
+    bit-identical; the frozen copy is saved and loaded with the model."""
+    from encoders.modeling import PEAVModel
+
+    torch.manual_seed(0)
+    start = PEAVModel(dataclasses.replace(PEAVConfig.tiny(), sync_dim=8, sync_size=32))
+    start.save_pretrained(tmp_path / "start")
+    data = EncoderDataModule(str(tiny_corpus), batch_size=16, num_workers=0, video=False)
+    data.setup()
+    module = EncoderModule(init_from=str(tmp_path / "start"), config={"own_query_text": True},
+                           trainable=["text_head"], frame_weight=0.0)
+    assert {n for n, p in module.model.named_parameters() if p.requires_grad} == \
+        {n for n, _ in module.model.text_head.named_parameters(prefix="text_head")}
+    module.train()
+    assert module.model.text_head.training and not module.model.audio.training
+    batch = data.collate([data.train_set[i] for i in range(8)])
+    losses = overfit(module, batch, lambda b: module.losses(b)["audio_text"], steps=8)
+    assert losses[-1] < losses[0]
+    module.model.save_pretrained(tmp_path / "named")
+
+    before, after = PEAVEncoder.from_pretrained(tmp_path / "start"), PEAVEncoder.from_pretrained(tmp_path / "named")
+    wave, texts = batch["audio"][:2, None], ["a violin", "a man speaking"]
+    assert not torch.allclose(before.embed_text(texts), after.embed_text(texts))  # the text head learnt
+    assert torch.equal(after.embed_query_text(texts), before.embed_text(texts))   # queries as before
+    assert torch.equal(before.embed_query_text(texts), before.embed_text(texts))  # one head: the same
+    assert torch.equal(before.embed_audio(wave, 16000), after.embed_audio(wave, 16000))
+    assert torch.equal(before.frame_scores(wave[0], 16000, texts), after.frame_scores(wave[0], 16000, texts))
+    assert torch.equal(before.backend.model.logit_scale, after.backend.model.logit_scale)
+
+
 @pytest.mark.parametrize("total", [1, 2, 3, 4, 19, 20, 21, 39, 40, 2000])
 def test_one_cycle_schedule_builds_and_warms_up_for_any_run_length(total):
     from recipes.common import warmup_share

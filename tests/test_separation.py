@@ -227,7 +227,7 @@ def test_click_queries_are_read_through_the_vocabulary(tiny_encoder):
     config = SeparatorConfig.tiny()
     config.click_vocabulary = ["a violin", "a piano", "applause"]
     sep = Separator(SeparatorNet(config), tiny_encoder, name="tiny")
-    texts = tiny_encoder.embed_text(config.click_vocabulary)
+    texts = tiny_encoder.embed_query_text(config.click_vocabulary)
     torch.manual_seed(0)
     emb = torch.nn.functional.normalize(texts[1:2] + 0.3 * texts[2:3] + 0.2 * torch.randn(1, texts.shape[1]), dim=-1)
     query = sep.video_query(emb)
@@ -251,7 +251,7 @@ def test_click_queries_weigh_classes_by_their_presence_around_the_click(tiny_enc
             block.film.weight.normal_(0, 0.5)
         sep.net.presence[-1].weight.mul_(20.0)
         sep.net.presence[-1].bias.zero_()
-    texts = tiny_encoder.embed_text(config.click_vocabulary)
+    texts = tiny_encoder.embed_query_text(config.click_vocabulary)
     emb = texts[1:2] + texts[2:3]  # an object the box alone cannot place
     # a mixture whose second half is noise: the gate is read over the stretch around the click only
     wave = torch.cat([chord(CLICK_CONTEXT_SECONDS)[0], 0.3 * torch.randn(int(CLICK_CONTEXT_SECONDS * 16000))])[None]
@@ -311,7 +311,7 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
     wave = chord(3.0, rate=44100, channels=2)
     texts = ["a violin", "a man speaking"]
     # reference: the whole signal at once, resampled whole, separated as one block
-    ref16 = apply_separator(tiny_separator.net, AF.resample(wave, 44100, 16000), tiny_separator.encoder.embed_text(texts),
+    ref16 = apply_separator(tiny_separator.net, AF.resample(wave, 44100, 16000), tiny_separator.encoder.embed_query_text(texts),
                             segment=0.5)
     ref = AF.resample(ref16, 16000, 44100)[..., : wave.shape[-1]]
     sf.write(tmp_path / "in.wav", wave.T.numpy(), 44100, subtype="FLOAT")

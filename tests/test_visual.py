@@ -257,7 +257,7 @@ def test_a_click_on_an_unlearnt_picture_is_read_as_the_sound_that_moves_with_it(
         named.append(res.readings[0] == vocab[list(labels).index(s["label"])])
         # the same as asking for that description as a query with the click's timing
         timing = sep.timing_tracks(build_prompts(None, None, click, None), scene, mix.shape[-1] / rate)
-        query = sep.encoder.embed_text(res.readings)
+        query = sep.encoder.embed_query_text(res.readings)
         stream = SegmentStream(sep.net, query, mix.shape[-1], segment=sep.net.config.segment_seconds, visual=timing)
         assert torch.allclose(torch.cat(list(stream.run([mix])), dim=-1)[0], res.targets[0], atol=1e-5)
     assert sum(named) >= 2, named  # bass guitar and violin; bird song reads as a clarinet

@@ -54,6 +54,8 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
     classes = list(TARGET_LABELS)
     seen = encoder.embed_text([BY_LABEL[c].captions[0] for c in classes])
     unseen_sets = [encoder.embed_text([BY_LABEL[c].unseen[j % len(BY_LABEL[c].unseen)] for c in classes]) for j in range(2)]
+    # a clicked object is read against the separator's queries (the text head the video side learnt against)
+    query_seen = encoder.embed_query_text([BY_LABEL[c].captions[0] for c in classes])
 
     src_emb, src_cls, mix_emb, scene_queries, object_queries, object_keys = [], [], [], [], [], []
     mix_sync, scene_sync = [], []  # audio-visual sync sequences, when the encoder has a sync tower
@@ -132,7 +134,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         obj_cls = labels[torch.tensor(object_keys)]
         result.update({"object_video_to_audio_R@1": float((top == own).float().mean()),
                        "object_video_to_audio_class_R@1": float((key_cls[top] == obj_cls).float().mean()),
-                       "object_video_class_acc": float(((queries @ seen.T).argmax(1) == obj_cls).float().mean()),
+                       "object_video_class_acc": float(((queries @ query_seen.T).argmax(1) == obj_cls).float().mean()),
                        "object_candidates": len(keys)})
     tp, fp, fn = span_counts.tolist()
     result.update({"span_f1": f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),

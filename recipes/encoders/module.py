@@ -23,7 +23,7 @@ class EncoderModule(L.LightningModule):
     def __init__(self, config: dict | None = None, tiny: bool = False, lr: float = 1e-3, weight_decay: float = 0.01,
                  frame_weight: float = 1.0, video_weight: float = 1.0, frame_items: int = 12,
                  init_from: str | None = None, frozen: list[str] | None = None, mixture_weight: float = 0.0,
-                 distill_weight: float = 0.0):
+                 distill_weight: float = 0.0, trainable: list[str] | None = None):
         """``init_from``: a ``from_pretrained`` folder to continue from (``config`` then overrides its
         config); ``frozen``: top-level parts of PEAVModel kept fixed, e.g. ``["text_head"]`` so that text
         queries, and so a separator trained on them, keep their meaning. ``mixture_weight``: a mixture
@@ -31,21 +31,31 @@ class EncoderModule(L.LightningModule):
         mixture's embedding says which sounds it holds; ``distill_weight``: single-source audio
         embeddings held to those of the ``init_from`` model, so that audio-example queries (and the
         separator trained on them) keep their meaning while the audio tower learns mixtures (only
-        the examples the data marks ``hold``, when it marks them: renders, not recordings)."""
+        the examples the data marks ``hold``, when it marks them: renders, not recordings). ``trainable``:
+        the only top-level parts (modules or parameters) that learn; every other one is fixed, in eval
+        mode (``frozen`` names modules one by one and leaves loose parameters such as temperatures to learn)."""
         super().__init__()
         self.save_hyperparameters()
         cfg = PEAVConfig.load(init_from) if init_from else PEAVConfig.tiny() if tiny else PEAVConfig()
-        parent_own_audio = cfg.sync_own_audio
+        parent_own_audio, parent_own_query = cfg.sync_own_audio, cfg.own_query_text
         for key, value in (config or {}).items():
             setattr(cfg, key, value)
         self.model = PEAVModel(cfg)
         if init_from:
             own_audio = hasattr(self.model, "sync_audio_tower") and not parent_own_audio
-            self.model.load_weights(init_from, new_parts=("sync_audio_tower",) if own_audio else ())
+            own_query = hasattr(self.model, "query_text_head") and not parent_own_query
+            new = ("sync_audio_tower",) * own_audio + ("query_text_head",) * own_query
+            self.model.load_weights(init_from, new_parts=new)
             if own_audio:  # the sync tower keeps the audio tower it was trained with
                 self.model.sync_audio_tower.load_state_dict(self.model.audio.state_dict())
+            if own_query:  # separators' queries keep the text head they were trained on
+                self.model.query_text_head.load_state_dict(self.model.text_head.state_dict())
         for name in frozen or []:
             getattr(self.model, name).requires_grad_(False)
+        if trainable is not None:
+            self.model.requires_grad_(False)
+            for name in trainable:
+                getattr(self.model, name).requires_grad_(True)
         if distill_weight > 0:
             if not init_from:
                 raise ValueError("distill_weight needs init_from: the model whose audio embeddings are kept")
@@ -60,8 +70,14 @@ class EncoderModule(L.LightningModule):
         super().train(mode)
         for name in self.hparams.frozen or []:
             getattr(self.model, name).eval()
-        if hasattr(self.model, "sync_audio_tower"):
-            self.model.sync_audio_tower.eval()
+        trainable = self.hparams.get("trainable")  # absent from checkpoints of older runs
+        if trainable is not None:
+            for name, part in self.model.named_children():
+                if name not in trainable:
+                    part.eval()
+        for name in ("sync_audio_tower", "query_text_head"):
+            if hasattr(self.model, name):
+                getattr(self.model, name).eval()
         if hasattr(self, "teacher"):
             self.teacher.eval()
         return self

@@ -73,7 +73,7 @@ def candidates(separator, root: Path, row: dict, rng, by_label: dict, class_sim)
     ref = load_audio(root / chosen["path"])[0][0]
     caption = chosen["captions"][0]
     sep = lambda **prompt: separator.separate(mix[None], rate, **prompt).targets[0][0]  # noqa: E731
-    query = separator.encoder.embed_text([caption])
+    query = separator.encoder.embed_query_text([caption])
     default = sep(text=caption)
     others = [s for s in present if s["label"] != chosen["label"]]
     examples = [o for rid, o in by_label[chosen["label"]] if rid != row["id"]]
@@ -126,7 +126,7 @@ def build(separator, root: str | Path, split: str, out: str | Path, limit: int |
                 mix, rate, groups = candidates(separator, root, row, rng, by_label, class_sim)
                 mix_si_sdr = None
                 for caption, g in groups:
-                    query = separator.encoder.embed_text([caption])
+                    query = separator.encoder.embed_query_text([caption])
                     feats.append(judge_features(separator.encoder, mix, g["targets"], query, caption, g["separated"]))
                     present = float(g["reference"].pow(2).sum()) > 0
                     if present:

@@ -95,7 +95,7 @@ def rerank_arrays(separator, judge, root: Path, split: str, limit: int | None, p
             target = load_audio(root / s["path"])[0][0]
             base = float(si_sdr(mix[0], target))
             prompt = build_prompts(text=s["captions"][0])[0]
-            query = separator.encoder.embed_text([prompt.value])
+            query = separator.encoder.embed_query_text([prompt.value])
             began = time.perf_counter()
             separator.separate(mix, rate, text=prompt.value)
             single += time.perf_counter() - began

@@ -30,7 +30,7 @@ def evaluate(root: str | Path, split: str, limit: int | None = None) -> dict:
     from separation.prompts import Prompt
 
     root, sep = Path(root), Separator.from_pretrained()
-    captions = F.normalize(sep.encoder.embed_text([BY_LABEL[label].captions[0] for label in TARGET_LABELS]), dim=-1)
+    captions = F.normalize(sep.encoder.embed_query_text([BY_LABEL[label].captions[0] for label in TARGET_LABELS]), dim=-1)
     rows = read_manifest(root, split)[:limit]
     by_label = targets_by_label(rows)
     rng = np.random.default_rng(0)  # examples drawn as eval separation draws them (its draws also pick absent classes)

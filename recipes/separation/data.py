@@ -67,12 +67,12 @@ def caption_bank(encoder, rows: list[dict]) -> tuple[list[str], torch.Tensor]:
     """The rows' captions and every class's, sorted, with their text embeddings [N, D]."""
     captions = sorted({c for r in rows for s in r["sources"] for c in s["captions"]} |
                       {c for label in TARGET_LABELS for c in BY_LABEL[label].captions})
-    return captions, torch.cat([encoder.embed_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
+    return captions, torch.cat([encoder.embed_query_text(captions[i: i + 256]) for i in range(0, len(captions), 256)])
 
 
 def build_banks(encoder, root: Path, splits=("train", "val", "test"), batch: int = 32, progress: bool = True) -> dict:
     """Text embeddings of every caption and audio embeddings of every target source (one crop each)."""
-    probe = torch.cat([encoder.embed_text(["fingerprint"]), encoder.embed_audio(torch.ones(1, 8000) * 0.1, 16000)])
+    probe = torch.cat([encoder.embed_query_text(["fingerprint"]), encoder.embed_audio(torch.ones(1, 8000) * 0.1, 16000)])
     key = hashlib.sha1(probe.numpy().round(5).tobytes() + str(root.resolve()).encode()).hexdigest()[:12]
     cache = root / ".cache" / f"separation-banks-{key}.pt"
     if cache.exists():

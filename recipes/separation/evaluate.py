@@ -33,7 +33,7 @@ from soundsift.metrics import bss_eval, level_db, oracle_irm, si_sdr, snr
 
 def class_similarity(encoder) -> np.ndarray:
     """[class, class] cosine between the classes' first captions in the encoder's text space."""
-    class_text = encoder.embed_text([BY_LABEL[c].captions[0] for c in TARGET_LABELS])
+    class_text = encoder.embed_query_text([BY_LABEL[c].captions[0] for c in TARGET_LABELS])
     return (class_text @ class_text.T).numpy()
 
 

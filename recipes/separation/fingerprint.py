@@ -63,6 +63,7 @@ def fingerprints(model: str | None = None) -> dict:
                      "prompts": list(res.prompts), "presence": res.presence}
     enc = sep.encoder
     out["enc_text"] = _digest(enc.embed_text(["a violin", "a man speaking"]))
+    out["enc_query_text"] = _digest(enc.embed_query_text(["a violin", "a man speaking"]))
     out["enc_audio"] = _digest(enc.embed_audio(mix1, r1))
     out["enc_frames"] = _digest(enc.frame_scores(mix1, r1, ["a piano"]))
     out["enc_video"] = _digest(enc.embed_video(video.frames[:10], video.fps))
