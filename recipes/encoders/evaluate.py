@@ -1,7 +1,8 @@
 """``soundsift eval encoders``: zero-shot classification, retrieval, video->audio, span F1.
 
 Definitions (all on one split of a corpus built by the data engine):
-- zero-shot accuracy: each target source clip against one prompt per class; ``seen`` prompts are
+- zero-shot accuracy: each target source clip against one prompt per class (``embed_text``, the text
+  head that names recordings); ``seen`` prompts are
   the class's first training caption, ``unseen`` are paraphrases the engine never writes.
 - audio->text R@k: the true class among the top k of the 27 class prompts.
 - text->audio P@k: for each class prompt, the share of the k nearest clips that are of that class.
@@ -10,7 +11,8 @@ Definitions (all on one split of a corpus built by the data engine):
   the encoder has a sync tower, its weighted correlation over time (``_pooled`` and ``_sync_only``:
   each part alone). Also per object: the masked object against every
   source clip of the split's scenes; ``object_video_class_acc``: the masked object against the
-  class prompts (what a click prompt asks the separator for), and ``object_video_to_audio_class_R@1``:
+  class prompts as the separator's queries (``embed_query_text``: what a click prompt asks the
+  separator for), and ``object_video_to_audio_class_R@1``:
   the top-ranked clip is of the object's class (a clip-level hit needs audio-visual sync on top).
 - ``per_class``: each class's clips and its zero-shot accuracy (seen prompts).
 - span F1: the frame-level model on each mixture with each present source's caption, 40 ms frames,
