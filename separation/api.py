@@ -249,18 +249,14 @@ class Separator:
                        click=None, click_query: str | None = None) -> torch.Tensor:
         """The query embeddings [K, D] that ``separate`` would make of these prompts for this input
         (``click_query``: as for :meth:`queries`)."""
-        audio = AudioTensor(_as_wave(wave), sample_rate)
-        prompts = build_prompts(text, audio_query, click, spans)
-        check_input(audio, spans)
+        audio, prompts = _checked_prompts(wave, sample_rate, text, audio_query, click, spans)
         return self.queries(audio, prompts, spans, video, click_query)
 
     def judge_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
                       click=None) -> torch.Tensor:
         """One query embedding per prompt [K, D] as the judge reads it when it scores ``separate``'s output
         for these prompts on this input (a click: as ``_judge_queries`` says)."""
-        audio = AudioTensor(_as_wave(wave), sample_rate)
-        prompts = build_prompts(text, audio_query, click, spans)
-        check_input(audio, spans)
+        audio, prompts = _checked_prompts(wave, sample_rate, text, audio_query, click, spans)
         groups, _, readings = self.queries_and_gains(audio, prompts, spans, video)
         return self._judge_queries(audio, prompts, spans, video, groups, readings)
 
@@ -269,11 +265,15 @@ class Separator:
         (queries_and_gains): the judge reads a click through the vocabulary, as it was trained to, except a
         click read by its timing, which it scores against the description the click was read as."""
         queries = _one_per_prompt(groups)
+        if not self.net.config.visual_dim or self.net.config.click_query == "vocabulary":
+            return queries  # a click's query is already its vocabulary reading
         clicks = [i for i, p in enumerate(prompts) if p.kind == "click"]
-        if clicks and self.net.config.visual_dim and self.net.config.click_query != "vocabulary":
-            read = self.queries(audio, prompts, spans, video, click_query="vocabulary")
-            for i in clicks:
-                queries[i] = groups[i][0] if readings[i] and readings[i] != "silence" else read[i]
+        described = [i for i in clicks if readings[i] not in (None, "silence")]
+        for i in described:  # read by its timing: the description it was read as
+            queries[i] = groups[i][0]
+        unread = [i for i in clicks if i not in described]
+        if unread:  # only these clicks are read again, not every prompt
+            queries[unread] = self.queries(audio, [prompts[i] for i in unread], spans, video, click_query="vocabulary")
         return queries
 
     def candidates(self, excerpt: torch.Tensor, prompt: Prompt, query: torch.Tensor, k: int, spans=None,
@@ -431,6 +431,14 @@ class Separator:
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices, readings)
+
+
+def _checked_prompts(wave, sample_rate: int, text, audio_query, click, spans) -> tuple[AudioTensor, list[Prompt]]:
+    """An input given as a waveform and its prompts, checked as ``separate`` checks them."""
+    audio = AudioTensor(_as_wave(wave), sample_rate)
+    prompts = build_prompts(text, audio_query, click, spans)
+    check_input(audio, spans)
+    return audio, prompts
 
 
 def _one_per_prompt(groups: list) -> torch.Tensor:

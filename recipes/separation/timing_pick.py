@@ -225,11 +225,11 @@ def main(argv=None) -> None:
     if args.rule:
         parts = args.rule.split(",")
         try:
+            if len(parts) != 3:
+                raise ValueError
             below, weight, bar = float(parts[0]), float(parts[1]), None if parts[2].lower() == "none" else float(parts[2])
-        except (IndexError, ValueError):
+        except ValueError:
             raise SoundSiftError(f"--rule {args.rule!r}: write BELOW,WEIGHT,BAR, e.g. 0.7,0.4,0 (BAR may be none)") from None
-        if len(parts) != 3:
-            raise SoundSiftError(f"--rule {args.rule!r}: write BELOW,WEIGHT,BAR, e.g. 0.7,0.4,0 (BAR may be none)")
     else:
         cfg = SeparatorConfig.load(args.model or DEFAULT_DIR)
         below, weight, bar = cfg.click_pick_below, cfg.click_pick_weight, cfg.click_pick_min_sync
