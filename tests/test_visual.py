@@ -142,6 +142,7 @@ def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, 
     from recipes.data.restyle import restyle
     from recipes.separation.data import collate
     from recipes.separation.scenes import Mixed, SceneExamples, build_scene_banks, text_banks
+    from soundsift.io import load_audio
 
     out = restyle(tiny_corpus, tmp_path / "emoji", "emoji", splits=("train",), workers=1, progress=False).parent
     scene_banks = build_scene_banks(encoder, out, splits=("train",), progress=False)
@@ -162,6 +163,17 @@ def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, 
         assert not item["active"] and item["target"].abs().max() == 0 and item["visual"].abs().max() > 0
     labels = {s["label"] for r in read_manifest(out, "train") for s in r["sources"]}
     assert len(SceneExamples(out, "train", texts, scene_banks, d, exclude=labels)) == 0  # every class held out
+    # a same-class twin: another row's recording of the clicked class, at -5..+5 dB to the target
+    twins = SceneExamples(out, "train", texts, scene_banks, d, silent_prob=0.0, twin_prob=1.0)
+    label, rows = next((lab, found) for lab, found in twins.by_label.items() if len({r["id"] for r, _ in found}) > 1)
+    row, src = rows[0]
+    target = load_audio(out / src["path"])[0][0, :48000].numpy()
+    mixture, scaled = twins._twin(np.zeros_like(target), target, label, row["id"], len(target), np.random.default_rng(0))
+    assert np.allclose(scaled / max(np.abs(scaled).max(), 1e-9), target / np.abs(target).max(), atol=1e-5)
+    assert abs(10 * np.log10(np.mean(mixture ** 2) / np.mean(scaled ** 2))) <= 5.01
+    assert abs(np.corrcoef(mixture, scaled)[0, 1]) < 0.9  # another recording, not the clicked one
+    alone = twins._twin(np.zeros_like(target), target, "no such class", row["id"], len(target), np.random.default_rng(0))
+    assert np.array_equal(alone[0], np.zeros_like(target))
     plain = [{"mixture": torch.zeros(48000), "target": torch.zeros(48000), "query": torch.zeros(encoder.embed_dim),
               "spans": torch.zeros(2, 75), "active": True, "label": "x", "mode": "text"}]
 

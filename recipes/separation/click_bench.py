@@ -97,11 +97,13 @@ def click_cases(roots: list[Path], split: str, limit: int | None = None, progres
             raise SoundSiftError(f"{root}: no scenes in split {split!r}")
 
 
-def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None) -> dict:
+def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: int | None = None,
+          classes: list[str] | None = None) -> dict:
     """Per variant: click SI-SDRi, whether the click's query is nearest the clicked class's description
     (or, for a click read by its timing, whether it was read as that description),
     the answer's level (dB re its input) to a click on the object with its source taken out, and to a
-    click on a silent distractor (scenes of ``soundsift data scenes``)."""
+    click on a silent distractor (scenes of ``soundsift data scenes``). ``classes``: only objects of
+    these classes are clicked (no distractors)."""
     shipped = sep.net.config
     vocab = shipped.click_vocabulary
     texts = sep.vocabulary_embeddings() if vocab else None
@@ -111,6 +113,8 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
     for mix, rate, scene, sounding, distractors in scene_clicks(root, split, limit):
         scenes += 1
         for s, target, click in sounding:
+            if classes and s["label"] not in classes:
+                continue
             base = float(si_sdr(mix[0], target[0]))
             est = sep.separate(mix, rate, text=s["captions"][0]).targets[0]
             text_gain.append(float(si_sdr(est[0], target[0])) - base)
@@ -132,7 +136,7 @@ def bench(sep: Separator, root: Path, split: str, variants: list[dict], limit: i
                     out[i]["class"].append(labels[int((query @ texts.T).argmax())] == s["label"])
                 answer = sep.separate(rest, rate, video=scene, click=click).targets[0]
                 out[i]["silent"].append(level_db(answer) - level_db(rest))
-        for click in distractors:
+        for click in distractors if not classes else []:
             for i, change in enumerate(variants):
                 sep.net.config = dataclasses.replace(shipped, **change)
                 answer = sep.separate(mix, rate, video=scene, click=click).targets[0]
@@ -154,6 +158,8 @@ def main(argv=None) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most this many scenes")
     p.add_argument("--variant", action="append", default=[], help="e.g. track=true,window=2")
     p.add_argument("--per-class", action="store_true", help="the shipped variant's click SI-SDRi per class")
+    p.add_argument("--classes", default=None,
+                   help="comma-separated: click only objects of these classes (e.g. those a model never clicked in training)")
     p.add_argument("--record", choices=["synthetic", "alt", "real"], default=None,
                    help="keep the shipped variant's figures per picture style in docs/results.json as this test set")
     args = p.parse_args(argv)
@@ -162,8 +168,11 @@ def main(argv=None) -> None:
     shipped = sep.net.config
     variants = [{}] + [parse_variant(v) for v in args.variant]
     recorded = {}
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    if classes and args.record:
+        raise SystemExit("error: --record keeps the figures of every click; it cannot take --classes")
     for root in args.data or ["data/small"]:
-        r = bench(sep, Path(root), args.split, variants, args.limit)
+        r = bench(sep, Path(root), args.split, variants, args.limit, classes)
         recorded[_style(Path(root))] = summary(r)
         text = np.array(r["text"])
         print(f"\n{len(text)} clicked objects in {r['scenes']} scenes of {root} ({args.split}); text prompt "

@@ -245,14 +245,16 @@ class SeparationDataModule(CorpusDataModule):
                  num_workers: int = 1, span_prob: float = 0.3, remix_prob: float = 0.5, eq_prob: float = 0.0,
                  hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15,
                  recorded_prob: float = 0.0, scenes: list[str] | None = None, click_prob: float = 0.5,
-                 silent_click_prob: float = 0.2, click_exclude: list[str] | None = None,
+                 silent_click_prob: float = 0.2, click_exclude: list[str] | None = None, click_twin_prob: float = 0.0,
                  ambience_prob: float = 0.0, ambience_snr: tuple[float, float] = (-5.0, 10.0)):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
         (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS.
         ``scenes``: scene corpora whose clicks (recipes/separation/scenes.py) make ``click_prob`` of
         the training examples (``silent_click_prob`` of them on something silent) and follow the text
         examples in validation; every example then carries a timing track (zeros without a click).
-        ``click_exclude``: classes never clicked in training (held out; validation clicks them all)."""
+        ``click_exclude``: classes never clicked in training (held out; validation clicks them all).
+        ``click_twin_prob``: share of sounding training clicks whose mixture also holds another recording of
+        the clicked class, not drawn (only the object's timing tells them apart)."""
         super().__init__()
         self.save_hyperparameters()
 
@@ -291,7 +293,8 @@ class SeparationDataModule(CorpusDataModule):
                 sets[split].append(SceneExamples(root, split, texts, scene_banks, self.visual_dim, fps, h.crop_seconds,
                                                  train=split == "train", remix_prob=h.remix_prob,
                                                  exclude=(h.click_exclude or []) if split == "train" else (),
-                                                 silent_prob=h.silent_click_prob, eq_prob=h.eq_prob,
+                                                 silent_prob=h.silent_click_prob, twin_prob=h.click_twin_prob,
+                                                 eq_prob=h.eq_prob,
                                                  speed_prob=h.speed_prob, recorded_prob=h.recorded_prob))
         frames = int(round(h.crop_seconds * fps))
         self.train_set = Mixed(self.train_set, ConcatDataset(sets["train"]), self.visual_dim, frames, h.click_prob)

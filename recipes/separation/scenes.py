@@ -87,9 +87,12 @@ class SceneExamples(SeparationExamples):
 
     def __init__(self, root, split: str, banks: dict, scene_banks: dict, visual_dim: int, fps: float = 10.0,
                  crop_seconds: float = 3.0, train: bool = True, seed: int = 0, remix_prob: float = 0.5,
-                 silent_prob: float = 0.2, query_probs=QUERY_PROBS, exclude=(), **augment):
+                 silent_prob: float = 0.2, query_probs=QUERY_PROBS, exclude=(), twin_prob: float = 0.0, **augment):
         super().__init__(root, split, banks, crop_seconds, train=train, seed=seed, remix_prob=remix_prob, **augment)
-        self.exclude = set(exclude)
+        self.exclude, self.twin_prob = set(exclude), twin_prob
+        self.by_label: dict[str, list] = {}  # the corpus' sources per class, for same-class twins
+        for r, src in self.sources:
+            self.by_label.setdefault(src["label"], []).append((r, src))
         self.rows = [r for r in self.rows if self._clickable(r, scene_banks.get(r["id"], {}))]
         self.scene_banks, self.visual_dim, self.fps = scene_banks, visual_dim, fps
         self.silent_prob, self.query_probs = silent_prob, query_probs
@@ -140,11 +143,28 @@ class SceneExamples(SeparationExamples):
                 mixture = _read(self.root / row["mixture"], start, n)
             if silent:  # the clicked object's sound taken out: what is left must not be passed off as it
                 mixture, target = (mixture - target).astype(np.float32), np.zeros_like(target)
+            elif self.train and rng.random() < self.twin_prob:
+                mixture, target = self._twin(mixture, target, label, row["id"], n, rng)
         query, mode = self._query(bank[key], label, rng)
         return {"mixture": torch.from_numpy(mixture), "target": torch.from_numpy(target), "query": query,
                 "spans": torch.zeros(2, int(round(self.crop_seconds / FRAME_SECONDS))),
                 "visual": self._visual(bank[key]["track"], start / rate), "active": not silent,
                 "label": label or "silent object", "mode": mode}
+
+
+    def _twin(self, mixture: np.ndarray, target: np.ndarray, label: str, row_id: str, n: int, rng):
+        """The mixture with another recording of the clicked object's class added (from another row, not
+        drawn, at -5..+5 dB to the target): the query names both, so only the clicked object's timing
+        tells which one is asked for. (mixture, target), rescaled together if the sum would clip."""
+        found = [(r, src) for r, src in self.by_label.get(label, []) if r["id"] != row_id]
+        if not found:
+            return mixture, target
+        r, src = found[int(rng.integers(len(found)))]
+        wave = _read(self.root / src["path"], _crop_around(src["activity"], r["duration"], r["sample_rate"], n, rng), n)
+        level = np.sqrt(np.mean(target ** 2) / (np.mean(wave ** 2) + 1e-10))
+        mixture = mixture + self._eq(wave, rng) * level * 10 ** (rng.uniform(-5, 5) / 20)
+        scale = min(1.0, 0.99 / (np.abs(mixture).max() + 1e-8))
+        return (mixture * scale).astype(np.float32), (target * scale).astype(np.float32)
 
 
 class Mixed(torch.utils.data.Dataset):
