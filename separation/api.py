@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +49,7 @@ class Separator:
         self.name = name
         self.sample_rate = net.config.sample_rate
         self._timing_cache: dict = {}  # the last few clicks' timing and tracks (_tracked_click)
+        self._reading_cache: dict = {}  # the last few clicks' readings by timing (_read_by_timing)
 
     @classmethod
     def from_pretrained(cls, path: str | Path | None = None, encoder=None, device="cpu") -> "Separator":
@@ -128,8 +130,17 @@ class Separator:
         per_second = timing.shape[-1] / duration
         a = int(round(start * per_second))
         b = max(a + 1, int(round((start + size) * per_second)))
-        choice, rows = timing_reading(self.net, self.encoder, texts, self._mono(audio, start, start + size),
-                                      timing[:, a:b], cfg.click_pick_presence, cfg.click_pick_weight)
+        excerpt, timing = self._mono(audio, start, start + size), timing[:, a:b]
+        # The same click on the same stretch of input is read once: the judge's query and best-of-k's
+        # candidates read a click as its separation does, and the reading separates every description.
+        key = (hashlib.sha1(excerpt.numpy().tobytes() + timing.numpy().tobytes()).hexdigest(),
+               cfg.click_pick_presence, cfg.click_pick_weight, tuple(cfg.click_vocabulary))
+        if key not in self._reading_cache:
+            if len(self._reading_cache) >= 8:
+                self._reading_cache.pop(next(iter(self._reading_cache)))
+            self._reading_cache[key] = timing_reading(self.net, self.encoder, texts, excerpt, timing,
+                                                      cfg.click_pick_presence, cfg.click_pick_weight)
+        choice, rows = self._reading_cache[key]
         if cfg.click_pick_min_sync is not None and rows[choice]["sync"] < cfg.click_pick_min_sync:
             return texts[choice: choice + 1], 0.0, "silence"
         return texts[choice: choice + 1], 1.0, cfg.click_vocabulary[choice]

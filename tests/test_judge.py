@@ -53,7 +53,7 @@ def test_rerank_puts_the_best_candidate_first(judge, example):
     assert sorted(i for i, _ in ranked) == list(range(5))
 
 
-def test_prompts_become_the_separators_queries(judge, example):
+def test_prompts_become_the_separators_queries(judge, example, monkeypatch):
     """Text, audio-example and span prompts give the judge the query the separator makes of them; a
     click, the query best-of-k's judge reads it by."""
     from separation import Separator
@@ -66,12 +66,20 @@ def test_prompts_become_the_separators_queries(judge, example):
     click = {"video": EXAMPLE / "scene.mp4", "click": (1.0, 50, 50)}  # through the classes, as it was trained
     mine, _ = judge.query(mix, rate, **click)
     assert torch.allclose(mine, sep.prompt_queries(mix, rate, **click, click_query="vocabulary")[:1], atol=1e-6)
-    # a click read by its timing is scored against the description it was read as, in best-of-k as here
+    # a click read by its timing is scored against the description it was read as, in best-of-k as here;
+    # the judge's query reuses the separation's reading (every description separated once, not twice)
+    import separation.visual
+
+    reads, timing_reading = [], separation.visual.timing_reading
+    monkeypatch.setattr(separation.visual, "timing_reading", lambda *a, **k: reads.append(1) or timing_reading(*a, **k))
     cfg = judge.separator.net.config
     saved, cfg.click_pick_below = cfg.click_pick_below, 1.01  # every click read by its timing
     try:
         reading = judge.separator.separate(mix, rate, **click).readings[0]
         mine, _ = judge.query(mix, rate, **click)
+        assert len(reads) == 1
+        judge.separator.separate(mix * 0.5, rate, **click)  # another input is read again
+        assert len(reads) == 2
     finally:
         cfg.click_pick_below = saved
     assert reading in cfg.click_vocabulary
