@@ -111,14 +111,15 @@ def features(items, fronts: dict, desc: str, cache: Path | None = None) -> dict[
     return out
 
 
-def probe_table(x_train: dict, labels: np.ndarray, evals: list, grid: list[float]) -> list[dict]:
-    """For each front-end (and both joined), the probe's C chosen on the first eval set, then its accuracy
-    and class-mean accuracy on every eval set, with the per-class accuracy of each."""
+def probe_table(x_train: dict, labels: np.ndarray, evals: list, grid: list[float], join: bool = True) -> list[dict]:
+    """For each front-end (and, with ``join``, the encoder's and YAMNet's joined), the probe's C chosen on
+    the first eval set, then its accuracy and class-mean accuracy on every eval set, with the per-class
+    accuracy of each."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     def joined(x: dict) -> dict:
-        return {**x, "both": np.concatenate([x["encoder"], x["yamnet"]], axis=1)}
+        return {**x, "both": np.concatenate([x["encoder"], x["yamnet"]], axis=1)} if join else x
 
     x_train, rows = joined(x_train), []
     evals = [(spec, joined(x), y) for spec, x, y in evals]
