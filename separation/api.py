@@ -135,12 +135,8 @@ class Separator:
         # candidates read a click as its separation does, and the reading separates every description.
         key = (hashlib.sha1(excerpt.numpy().tobytes() + timing.numpy().tobytes()).hexdigest(),
                cfg.click_pick_presence, cfg.click_pick_weight, tuple(cfg.click_vocabulary))
-        if key not in self._reading_cache:
-            if len(self._reading_cache) >= 8:
-                self._reading_cache.pop(next(iter(self._reading_cache)))
-            self._reading_cache[key] = timing_reading(self.net, self.encoder, texts, excerpt, timing,
-                                                      cfg.click_pick_presence, cfg.click_pick_weight)
-        choice, rows = self._reading_cache[key]
+        choice, rows = _kept(self._reading_cache, key, lambda: timing_reading(
+            self.net, self.encoder, texts, excerpt, timing, cfg.click_pick_presence, cfg.click_pick_weight))
         if cfg.click_pick_min_sync is not None and rows[choice]["sync"] < cfg.click_pick_min_sync:
             return texts[choice: choice + 1], 0.0, "silence"
         return texts[choice: choice + 1], 1.0, cfg.click_vocabulary[choice]
@@ -248,13 +244,8 @@ class Separator:
             source = (id(video[0]), tuple(frames.shape), float(video[1]), int(frames.view(-1)[:: 9973].sum()))
         cfg = self.net.config
         key = (source, tuple(map(float, click)), cfg.click_box_fraction, cfg.click_timing_seconds, round(seconds, 3))
-        cache = self._timing_cache
-        if key not in cache:
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            cache[key] = click_timing(self.encoder, video, click, cfg.click_box_fraction, seconds, progress,
-                                      around=cfg.click_timing_seconds)
-        return cache[key]
+        return _kept(self._timing_cache, key, lambda: click_timing(
+            self.encoder, video, click, cfg.click_box_fraction, seconds, progress, around=cfg.click_timing_seconds))
 
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
                        click=None, click_query: str | None = None) -> torch.Tensor:
@@ -442,6 +433,15 @@ class Separator:
                                  variants=variants, visual=visual)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices, readings)
+
+
+def _kept(cache: dict, key, make, size: int = 8):
+    """``cache[key]``, made by ``make()`` the first time; the oldest entry goes once ``size`` are kept."""
+    if key not in cache:
+        if len(cache) >= size:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
 
 
 def _checked_prompts(wave, sample_rate: int, text, audio_query, click, spans) -> tuple[AudioTensor, list[Prompt]]:

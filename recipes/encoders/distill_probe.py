@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from recipes.data.taxonomy import TARGET_LABELS
-from recipes.encoders.frontend_probe import YAMNet, mixture_sources, pool_clips, probe_table
+from recipes.encoders.frontend_probe import YAMNet, mixture_sources, pool_clips, print_table, probe_table
 from soundsift.io import load_audio
 from soundsift.resample import resample
 
@@ -108,12 +108,8 @@ def main(argv=None) -> None:
         root, split = spec.rsplit(":", 1)
         items = mixture_sources(Path(root), split)
         evals.append((spec, embed(items, spec), np.array([TARGET_LABELS.index(c) for _, c, _ in items])))
-    rows = probe_table(x_train, labels, evals, [0.01, 0.1, 1.0], join=False)
-    print(f"\nlinear probe after {args.steps} distillation steps; accuracy (class mean), C chosen on {args.eval[0]}")
-    print("| embedding | C | " + " | ".join(args.eval) + " |")
-    for name in dict.fromkeys(r["front"] for r in rows):
-        mine = [r for r in rows if r["front"] == name]
-        print(f"| {name} | {mine[0]['C']:g} | " + " | ".join(f"{r['acc']:.2f} ({r['class_mean']:.2f})" for r in mine) + " |")
+    rows = probe_table(x_train, labels, evals, [0.01, 0.1, 1.0])
+    print_table(rows, args.eval, f"\nlinear probe after {args.steps} distillation steps")
 
 
 if __name__ == "__main__":

