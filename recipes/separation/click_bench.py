@@ -163,14 +163,14 @@ def main(argv=None) -> None:
     p.add_argument("--record", choices=["synthetic", "alt", "real"], default=None,
                    help="keep the shipped variant's figures per picture style in docs/results.json as this test set")
     args = p.parse_args(argv)
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    if classes and args.record:  # refused before any model loads
+        raise SystemExit("error: --record keeps the figures of every click; it cannot take --classes")
     encoder = PEAVEncoder.from_pretrained(args.encoder) if args.encoder else None
     sep = Separator.from_pretrained(args.model, encoder=encoder)
     shipped = sep.net.config
     variants = [{}] + [parse_variant(v) for v in args.variant]
     recorded = {}
-    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    if classes and args.record:
-        raise SystemExit("error: --record keeps the figures of every click; it cannot take --classes")
     for root in args.data or ["data/small"]:
         r = bench(sep, Path(root), args.split, variants, args.limit, classes)
         recorded[_style(Path(root))] = summary(r)
