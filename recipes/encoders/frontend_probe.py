@@ -184,8 +184,8 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     from encoders import PEAVEncoder
 
+    yamnet = YAMNet()  # first: without the probe extra it stops here, before the encoder loads
     encoder = PEAVEncoder.from_pretrained()
-    yamnet = YAMNet()
     fronts = {"encoder": lambda w, r: encoder.embed_audio(w, r)[0].numpy(), "yamnet": yamnet.embed}
     train = pool_clips(args.train_real, "train")
     real = [recording for *_, recording in train]
