@@ -41,8 +41,9 @@ def add_commands(sub) -> None:
     b.add_argument("--out", required=True, help="output folder (resumes an interrupted build of the same settings)")
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    b.add_argument("--variant", choices=["default", "alt", "multi"], default="default",
+    b.add_argument("--variant", choices=["default", "alt", "multi", "expressive"], default="default",
                    help="'multi': each clip from one of three soundfonts (FluidR3, MuseScore General, csound GM); "
+                        "'expressive': 'multi' played with vibrato, bends, off-grid timing and phrased dynamics; "
                         "'alt': TimGM6mb and held-out voices, to test generalisation")
     b.add_argument("--force", action="store_true", help="rebuild from scratch even if OUT holds a build")
     b.add_argument("--quiet", action="store_true", help="no progress bar")

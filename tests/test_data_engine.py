@@ -139,6 +139,45 @@ def test_multi_variant_draws_a_soundfont_per_clip(tmp_path):
     assert fonts == {"FluidR3_GM.sf2", "MuseScore_General.sf3", "sf_GMbank.sf2"}
 
 
+def _pitch_spread(wave: np.ndarray, rate: int) -> float:
+    """90th percentile of |cents| from the median pitch (pYIN, 300-600 Hz, 2-cent resolution)."""
+    import librosa
+
+    f0, voiced, _ = librosa.pyin(wave, fmin=300, fmax=600, sr=rate, frame_length=1024, hop_length=160,
+                                 resolution=0.02)
+    cents = 1200 * np.log2(f0[voiced])
+    return float(np.percentile(np.abs(cents - np.median(cents)), 90))
+
+
+def test_expressive_variant_plays_with_vibrato_and_stays_deterministic(tmp_path):
+    from recipes.data.expression import perform
+    from recipes.data.synth import Note, Renderer
+
+    violin = taxonomy.get("violin")
+    note = [Note(0.0, 2.0, 69, 90)]
+    plain = Renderer(SOUNDFONTS["multi"][0])
+    played = Renderer(SOUNDFONTS["expressive"][0], expressive=True)
+    rng = np.random.default_rng(3)
+    notes, controls, attrs = perform(violin, note, 2.0, rng)
+    assert attrs["vibrato_hz"] and controls and all(c[1] in (2, 3) for c in controls)
+    dry = plain.render(note, 2.0, violin.bank, violin.program)
+    wet = played.render(notes, 2.0, violin.bank, violin.program, controls)
+    # after the vibrato's onset delay the expressive note wavers in pitch; the plain one holds it
+    # (the soundfont's violin sample has a little vibrato of its own: 6-14 cents)
+    assert _pitch_spread(wet[8000:28000], 16000) - _pitch_spread(dry[8000:28000], 16000) > 0.4 * attrs["vibrato_cents"]
+    # guitars bend, drums keep no controls but are phrased; effects are not played at all
+    assert perform(taxonomy.get("drum kit"), note, 2.0, np.random.default_rng(0))[1] == []
+    _init_worker(SOUNDFONTS["expressive"][:1], expressive=True)  # one soundfont: quicker, and enough here
+    job = Job("train", 2, ("flute", "electric guitar", "bird song"), False, False)
+    row = render_mixture(job, tmp_path / "a", PRESETS["tiny"], 0, "expressive")
+    assert render_mixture(job, tmp_path / "b", PRESETS["tiny"], 0, "expressive") == row
+    for src in row["sources"]:
+        np.testing.assert_array_equal(sf.read(tmp_path / "a" / src["path"])[0], sf.read(tmp_path / "b" / src["path"])[0])
+    by_label = {s["label"]: s["attributes"] for s in row["sources"]}
+    assert "vibrato_hz" in by_label["flute"] and "detune_cents" in by_label["electric guitar"]
+    assert "phrase" not in by_label["bird song"]
+
+
 def test_build_resumes_after_interruption(tiny_corpus, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(tiny_corpus, copy)

@@ -470,6 +470,36 @@ def test_synthetic_sources_can_be_made_to_sound_recorded():
     assert seen == {0, 1, 2}
 
 
+def test_lossy_codecs_keep_length_and_timing_and_take_away_detail():
+    from recipes.data.augment import CODECS, lossy_codec, sound_recorded
+
+    rate = 16000
+    rng = np.random.default_rng(1)
+    t = np.arange(2 * rate) / rate
+    # a tone with a sharp onset halfway, and hiss: alignment and lost detail are both visible
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) * (t > 1.0) + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
+    names = set()
+    for seed in range(40):  # the first seed that draws each codec
+        name = str(np.random.default_rng(seed).choice(sorted(CODECS)))
+        if name in names:
+            continue
+        names.add(name)
+        y = lossy_codec(x, rate, np.random.default_rng(seed))
+        assert y.shape == x.shape and y.dtype == np.float32
+        lags = np.arange(-400, 401)
+        ref, out = x[8000:24000], y[8000:24000]
+        xc = [np.dot(ref, np.roll(out, -lag)) for lag in lags]
+        assert abs(int(lags[int(np.argmax(xc))])) <= 2  # the decoder removed the encoder's delay
+        err = y - x
+        assert 10 * np.log10(np.sum(x ** 2) / np.sum(err ** 2)) > 3  # still the same signal ...
+        assert not np.allclose(y, x, atol=1e-3)  # ... but coded
+    assert names == set(CODECS)
+    y = sound_recorded(x, rate, np.random.default_rng(0), kinds=("codec",))
+    assert abs(np.sqrt(np.mean(y ** 2)) / np.sqrt(np.mean(x ** 2)) - 1) < 1e-3
+    with pytest.raises(ValueError, match="unknown recording kinds"):
+        sound_recorded(x, rate, rng, kinds=("tape",))
+
+
 def test_ambience_lies_under_the_mixture_at_its_snr_and_stays_out_of_the_target(tiny_encoder_dir, tiny_corpus):
     from recipes.data.augment import add_ambience, synthetic_ambience
     from recipes.separation.data import SeparationExamples, build_banks

@@ -31,12 +31,47 @@ def simulated_room(rate: int, rng) -> np.ndarray:
     return tail.astype(np.float32)
 
 
-def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
-    """One of: a simulated room (reverb), a telephone-like band limit at 3.4-4 kHz, or a compressor
-    (20 ms envelope, 3:1 above 3-10 dB below the clip's RMS): how recordings differ from a dry render."""
+# A lossy codec at a low bit rate, as recordings shared online have been through: (encoder, its
+# options drawn from rng, container). ffmpeg writes each to a file, not a pipe, so that the container
+# records the encoder's delay and the decoder removes it (a piped mp3 comes back ~1,100 samples late).
+CODECS = {
+    "mp3": lambda rng: (["-c:a", "libmp3lame", "-b:a", f"{int(rng.choice([16, 24, 32, 48]))}k"], "mp3"),
+    "vorbis": lambda rng: (["-c:a", "libvorbis", "-q:a", f"{rng.uniform(-1, 2):.1f}"], "ogg"),
+    "opus": lambda rng: (["-c:a", "libopus", "-b:a", f"{int(rng.choice([8, 12, 16, 24]))}k"], "ogg"),
+}
+
+
+def lossy_codec(x: np.ndarray, rate: int, rng) -> np.ndarray:
+    """``x`` encoded by mp3, Vorbis or Opus at a low bit rate and decoded again by ffmpeg, same length."""
+    import subprocess
+    import tempfile
+
+    name = str(rng.choice(sorted(CODECS)))
+    options, ext = CODECS[name](rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        coded = f"{tmp}/coded.{ext}"
+        subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "-",
+                        *options, coded], input=np.ascontiguousarray(x, dtype=np.float32).tobytes(), check=True)
+        out = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", coded, "-f", "f32le", "-ar", str(rate),
+                              "-ac", "1", "-"], capture_output=True, check=True).stdout
+    y = np.frombuffer(out, dtype=np.float32)[: len(x)]
+    return np.pad(y, (0, len(x) - len(y))).astype(np.float32)
+
+
+RECORDED = ("room", "phone", "compressor")  # the kinds sound_recorded draws from unless told
+RECORDED_KINDS = (*RECORDED, "codec")
+
+
+def sound_recorded(x: np.ndarray, rate: int, rng, kinds=RECORDED) -> np.ndarray:
+    """One of ``kinds``: a simulated room (reverb), a telephone-like band limit at 3.4-4 kHz, a compressor
+    (20 ms envelope, 3:1 above 3-10 dB below the clip's RMS) or a lossy codec (:func:`lossy_codec`): how
+    recordings differ from a dry render. The output keeps the input's RMS."""
     import torchaudio.functional as AF
 
-    kind = rng.integers(3)
+    unknown = set(kinds) - set(RECORDED_KINDS)
+    if unknown or not kinds:
+        raise ValueError(f"unknown recording kinds {sorted(unknown)}; choose from {RECORDED_KINDS}")
+    kind = RECORDED_KINDS.index(kinds[int(rng.integers(len(kinds)))])
     rms = np.sqrt(np.mean(x ** 2)) + 1e-9
     if kind == 0:
         y = AF.fftconvolve(torch.from_numpy(x), torch.from_numpy(simulated_room(rate, rng)))[: len(x)].numpy()
@@ -44,6 +79,8 @@ def sound_recorded(x: np.ndarray, rate: int, rng) -> np.ndarray:
         from soundsift.filters import lowpass
 
         y = lowpass(x, rate, float(rng.uniform(3400, 4000)), stages=2)
+    elif kind == 3:
+        y = lossy_codec(x, rate, rng)
     else:
         env = np.sqrt(np.convolve(x ** 2, np.ones(int(0.02 * rate)) / int(0.02 * rate), mode="same")) + 1e-9
         threshold = rms * 10 ** (rng.uniform(-10, -3) / 20)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from recipes.data import taxonomy
 from recipes.data.activity import activity_spans
 from recipes.data.captions import describe
-from recipes.data.synth import SOUNDFONTS
+from recipes.data.synth import EXPRESSIVE, SOUNDFONTS
 from soundsift.errors import SoundSiftError
 from soundsift.names import slug
 from soundsift.outputs import FolderLock
@@ -140,7 +140,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(soundfonts: list[str], parent: int | None = None) -> None:
+def _init_worker(soundfonts: list[str], parent: int | None = None, expressive: bool = False) -> None:
     import torch
 
     if parent is not None:
@@ -149,7 +149,7 @@ def _init_worker(soundfonts: list[str], parent: int | None = None) -> None:
     torch.set_num_threads(1)
     from recipes.data.synth import Renderer
 
-    _WORKER["renderers"] = [Renderer(sf, SAMPLE_RATE) for sf in soundfonts]
+    _WORKER["renderers"] = [Renderer(sf, SAMPLE_RATE, expressive) for sf in soundfonts]
 
 
 def render_mixture(job: Job, out: Path, preset: Preset, seed: int, variant: str) -> dict:
@@ -297,7 +297,7 @@ def _build_locked(preset: str, out: Path, seed: int, workers, variant: str, forc
     with tqdm(total=len(jobs), initial=done, desc=f"building {preset}", unit="mix", disable=not progress) as bar:
         if todo:
             ctx = mp.get_context("spawn")  # torch and FluidSynth are not fork-safe
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfonts, os.getpid())) as pool:
+            with ctx.Pool(workers, initializer=_init_worker, initargs=(soundfonts, os.getpid(), variant in EXPRESSIVE)) as pool:
                 for count in pool.imap_unordered(_run_shard, todo):
                     bar.update(count)
     tmp = manifest.with_suffix(".part")

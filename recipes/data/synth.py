@@ -19,8 +19,11 @@ MUSESCORE_SOUNDFONT = "/usr/share/sounds/sf3/MuseScore_General.sf3"  # descends 
 CSOUND_SOUNDFONT = "/usr/share/sounds/sf2/sf_GMbank.sf2"  # an unrelated GM sample set
 # Soundfonts per corpus variant. "multi" draws one per clip, so models hear each instrument in more
 # than one sample set; TimGM6mb stays out of it, for the "alt" generalisation check.
+# "expressive" is "multi" played by a performer (recipes/data/expression.py): vibrato, bends, phrasing.
 SOUNDFONTS = {"default": [DEFAULT_SOUNDFONT], "alt": [ALT_SOUNDFONT],
-              "multi": [DEFAULT_SOUNDFONT, MUSESCORE_SOUNDFONT, CSOUND_SOUNDFONT]}
+              "multi": [DEFAULT_SOUNDFONT, MUSESCORE_SOUNDFONT, CSOUND_SOUNDFONT],
+              "expressive": [DEFAULT_SOUNDFONT, MUSESCORE_SOUNDFONT, CSOUND_SOUNDFONT]}
+EXPRESSIVE = {"expressive"}
 
 SCALES = {
     "major": [0, 2, 4, 5, 7, 9, 11],
@@ -169,10 +172,10 @@ class Renderer:
 
     SETTINGS = {"synth.reverb.active": 0, "synth.chorus.active": 0}  # dry: crisp activity spans
 
-    def __init__(self, soundfont: str = DEFAULT_SOUNDFONT, sample_rate: int = 16000):
+    def __init__(self, soundfont: str = DEFAULT_SOUNDFONT, sample_rate: int = 16000, expressive: bool = False):
         global _write_float
         _write_float = _write_float or _bind_write_float()
-        self.soundfont, self.sample_rate = soundfont, sample_rate
+        self.soundfont, self.sample_rate, self.expressive = soundfont, sample_rate, expressive
         self._keeper = self._new_synth()  # holds the soundfont's samples in the cache
 
     def _new_synth(self):
@@ -184,24 +187,30 @@ class Renderer:
             raise RuntimeError(f"could not load soundfont {self.soundfont}")
         return synth, sfid
 
-    def render(self, notes: list[Note], duration: float, bank: int, preset: int) -> np.ndarray:
+    def render(self, notes: list[Note], duration: float, bank: int, preset: int, controls=()) -> np.ndarray:
+        """``controls``: (seconds, 2, bend, 0) pitch bends and (seconds, 3, controller, value) changes."""
         synth, sfid = self._new_synth()
         try:
             chan = 9 if bank == 128 else 0
             if synth.program_select(chan, sfid, bank, preset) != 0 and preset != 0:
                 synth.program_select(chan, sfid, bank, 0)  # kit missing in this soundfont
             total = int(round(duration * self.sample_rate))
-            events = sorted([(n.start, 1, n.key, n.velocity) for n in notes] + [(n.end, 0, n.key, 0) for n in notes])
+            events = sorted([(n.start, 1, n.key, n.velocity) for n in notes] + [(n.end, 0, n.key, 0) for n in notes]
+                            + list(controls))
             chunks, pos = [], 0
-            for t, is_on, key, vel in events:
+            for t, kind, a, b in events:
                 at = min(int(round(t * self.sample_rate)), total)
                 if at > pos:
                     chunks.append(_samples(synth, at - pos))
                     pos = at
-                if is_on:
-                    synth.noteon(chan, key, vel)
+                if kind == 1:
+                    synth.noteon(chan, a, b)
+                elif kind == 0:
+                    synth.noteoff(chan, a)
+                elif kind == 2:
+                    synth.pitch_bend(chan, a)
                 else:
-                    synth.noteoff(chan, key)
+                    synth.cc(chan, a, b)
             if total > pos:
                 chunks.append(_samples(synth, total - pos))
         finally:
@@ -211,12 +220,20 @@ class Renderer:
     def clip(self, cls: SoundClass, segments, duration: float, rng: np.random.Generator):
         if cls.kind == "drums":
             notes, attrs = compose_drums(segments, rng)
-            return self.render(notes, duration, 128, attrs["kit"]), attrs
-        if cls.kind == "effect":
+            bank, preset = 128, attrs["kit"]
+        elif cls.kind == "effect":
             notes, attrs = compose_effect(cls, segments, rng)
+            bank, preset = cls.bank, cls.program
         else:
             notes, attrs = compose_music(cls, segments, rng)
-        return self.render(notes, duration, cls.bank, cls.program), attrs
+            bank, preset = cls.bank, cls.program
+        controls = []
+        if self.expressive and cls.kind != "effect":  # GM effects are noises, not played
+            from recipes.data.expression import perform
+
+            notes, controls, played = perform(cls, notes, duration, rng)
+            attrs = {**attrs, **played}
+        return self.render(notes, duration, bank, preset, controls), attrs
 
 
 def _samples(synth, n: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from recipes.common import CorpusDataModule, example_rng
 from soundsift.timeline import FRAME_SECONDS, frames_from_spans, runs
 from recipes.data.build import read_manifest
-from recipes.data.augment import add_ambience, random_eq, sound_recorded, synthetic_ambience
+from recipes.data.augment import RECORDED, add_ambience, random_eq, sound_recorded, synthetic_ambience
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 
 BANK_SECONDS = 3.0
@@ -102,7 +102,8 @@ class SeparationExamples(Dataset):
     def __init__(self, root, split: str, banks: dict, crop_seconds: float = 3.0, mode_probs=MODE_PROBS,
                  span_prob: float = 0.3, train: bool = True, seed: int = 0, remix_prob: float = 0.0,
                  eq_prob: float = 0.0, hard_absent_prob: float = 0.0, speed_prob: float = 0.0,
-                 recorded_prob: float = 0.0, ambience_prob: float = 0.0, ambience_snr=(-5.0, 10.0)):
+                 recorded_prob: float = 0.0, ambience_prob: float = 0.0, ambience_snr=(-5.0, 10.0),
+                 recorded_kinds=RECORDED):
         """``hard_absent_prob``: share of absent-target examples (training only) whose prompt is drawn
         among the absent classes most like a present one (by class text embedding: a man speaking
         over a woman's voice, a trumpet prompt over a trombone), the confusions that leak most."""
@@ -116,7 +117,7 @@ class SeparationExamples(Dataset):
             self.by_label.setdefault(label, []).append(i)
         self.crop_seconds, self.mode_probs, self.span_prob = crop_seconds, mode_probs, span_prob
         self.train, self.seed, self.remix_prob, self.eq_prob = train, seed, remix_prob, eq_prob
-        self.speed_prob, self.recorded_prob = speed_prob, recorded_prob
+        self.speed_prob, self.recorded_prob, self.recorded_kinds = speed_prob, recorded_prob, tuple(recorded_kinds)
         self.ambience_prob, self.ambience_snr = ambience_prob, tuple(ambience_snr)
         self.sources = [(r, s) for r in self.rows for s in r["sources"]]
         self.ambience = [(r, s) for r, s in self.sources if s["label"] == "background"]
@@ -226,7 +227,7 @@ class SeparationExamples(Dataset):
     def _eq(self, x: np.ndarray, rng) -> np.ndarray:
         rate = self.rows[0]["sample_rate"]
         x = random_eq(x, rate, rng) if rng.random() < self.eq_prob else x
-        return sound_recorded(x, rate, rng) if rng.random() < self.recorded_prob else x
+        return sound_recorded(x, rate, rng, self.recorded_kinds) if rng.random() < self.recorded_prob else x
 
 
 def collate(items: list[dict]) -> dict:
@@ -246,7 +247,8 @@ class SeparationDataModule(CorpusDataModule):
                  hard_absent_prob: float = 0.0, speed_prob: float = 0.0, absent_prob: float = 0.15,
                  recorded_prob: float = 0.0, scenes: list[str] | None = None, click_prob: float = 0.5,
                  silent_click_prob: float = 0.2, click_exclude: list[str] | None = None, click_twin_prob: float = 0.0,
-                 ambience_prob: float = 0.0, ambience_snr: tuple[float, float] = (-5.0, 10.0)):
+                 ambience_prob: float = 0.0, ambience_snr: tuple[float, float] = (-5.0, 10.0),
+                 recorded_kinds: list[str] = list(RECORDED)):
         """``absent_prob``: share of training examples whose prompt names a class not in the mixture
         (text and audio queries share the rest as in MODE_PROBS); validation keeps MODE_PROBS.
         ``scenes``: scene corpora whose clicks (recipes/separation/scenes.py) make ``click_prob`` of
@@ -254,7 +256,9 @@ class SeparationDataModule(CorpusDataModule):
         examples in validation; every example then carries a timing track (zeros without a click).
         ``click_exclude``: classes never clicked in training (held out; validation clicks them all).
         ``click_twin_prob``: share of sounding training clicks whose mixture also holds another recording of
-        the clicked class, not drawn (only the object's timing tells them apart)."""
+        the clicked class, not drawn (only the object's timing tells them apart).
+        ``recorded_kinds``: what ``recorded_prob`` draws from (recipes/data/augment.py:RECORDED_KINDS; "codec"
+        adds mp3 / Vorbis / Opus at low bit rates)."""
         super().__init__()
         self.save_hyperparameters()
 
@@ -272,7 +276,7 @@ class SeparationDataModule(CorpusDataModule):
                                             remix_prob=h.remix_prob, eq_prob=h.eq_prob,
                                             hard_absent_prob=h.hard_absent_prob, speed_prob=h.speed_prob,
                                             recorded_prob=h.recorded_prob, ambience_prob=h.ambience_prob,
-                                            ambience_snr=h.ambience_snr)
+                                            ambience_snr=h.ambience_snr, recorded_kinds=h.recorded_kinds)
         self.val_set = SeparationExamples(h.root, "val", self.banks, h.crop_seconds, span_prob=h.span_prob, train=False)
         if h.scenes:
             self._add_clicks(encoder)
@@ -295,7 +299,8 @@ class SeparationDataModule(CorpusDataModule):
                                                  exclude=(h.click_exclude or []) if split == "train" else (),
                                                  silent_prob=h.silent_click_prob, twin_prob=h.click_twin_prob,
                                                  eq_prob=h.eq_prob,
-                                                 speed_prob=h.speed_prob, recorded_prob=h.recorded_prob))
+                                                 speed_prob=h.speed_prob, recorded_prob=h.recorded_prob,
+                                                 recorded_kinds=h.recorded_kinds))
         frames = int(round(h.crop_seconds * fps))
         self.train_set = Mixed(self.train_set, ConcatDataset(sets["train"]), self.visual_dim, frames, h.click_prob)
         self.val_set = Mixed(self.val_set, ConcatDataset(sets["val"]), self.visual_dim, frames, train=False)
