@@ -50,6 +50,7 @@ def test_an_absent_prompt_is_reported_with_its_stem_level(tmp_path):
     assert below > 25 and abs(below + 10 * np.log10((stem ** 2).sum() / (mix ** 2).sum())) < 1  # the level written
 
 
+@pytest.mark.slow
 def test_speech_of_either_sex_is_one_stem_of_both_speech_classes(tmp_path):
     """'speech' names no sex: the stem is the union of the two speech classes' masks, and holds the voice."""
     proc = run("separate", EXAMPLE / "mixture.flac", "--text", "speech", "--text", "a piano", "-o", tmp_path)
@@ -69,6 +70,7 @@ def test_speech_of_either_sex_is_one_stem_of_both_speech_classes(tmp_path):
     np.testing.assert_allclose(sum(stems), mix, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_an_absent_voice_of_one_sex_is_reported_with_the_prompt_for_either(tmp_path):
     proc = run("separate", EXAMPLE / "s0-piano.flac", "--text", "a woman speaking", "--text", "a violin", "-o", tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -77,6 +79,7 @@ def test_an_absent_voice_of_one_sex_is_reported_with_the_prompt_for_either(tmp_p
     assert notes[0].endswith("for a voice of either sex ask for 'speech'") and "speech" not in notes[1]
 
 
+@pytest.mark.slow
 def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
     out = tmp_path / "sep"
     query = ROOT / "examples" / "test" / "test-000003" / "s1-violin.flac"

@@ -126,6 +126,7 @@ def test_rendering_is_deterministic(tmp_path):
         other["sources"][0]["captions"] != rows[0]["sources"][0]["captions"]
 
 
+@pytest.mark.slow
 def test_multi_variant_draws_a_soundfont_per_clip(tmp_path):
     _init_worker(SOUNDFONTS["multi"])
     fonts = set()
@@ -149,6 +150,7 @@ def _pitch_spread(wave: np.ndarray, rate: int) -> float:
     return float(np.percentile(np.abs(cents - np.median(cents)), 90))
 
 
+@pytest.mark.slow
 def test_expressive_variant_plays_with_vibrato_and_stays_deterministic(tmp_path):
     from recipes.data.expression import perform
     from recipes.data.synth import Note, Renderer
@@ -178,6 +180,7 @@ def test_expressive_variant_plays_with_vibrato_and_stays_deterministic(tmp_path)
     assert "phrase" not in by_label["bird song"]
 
 
+@pytest.mark.slow
 def test_build_resumes_after_interruption(tiny_corpus, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(tiny_corpus, copy)

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def _soundsift(*args):
     proc = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True)
@@ -12,6 +14,7 @@ def _soundsift(*args):
     return proc
 
 
+@pytest.mark.slow
 def test_eval_encoders_writes_a_consistent_report(tiny_corpus, tmp_path):
     out = tmp_path / "enc"
     proc = _soundsift("eval", "encoders", "--data", str(tiny_corpus), "--split", "test", "--out", str(out), "--quiet")
@@ -29,6 +32,7 @@ def test_eval_encoders_writes_a_consistent_report(tiny_corpus, tmp_path):
         assert result["object_video_to_audio_class_R@1"] >= result["object_video_to_audio_R@1"]
 
 
+@pytest.mark.slow
 def test_eval_separation_reports_model_next_to_its_bounds(tiny_corpus, tmp_path):
     out = tmp_path / "sep"
     _soundsift("eval", "separation", "--data", str(tiny_corpus), "--split", "test", "--limit", "2",

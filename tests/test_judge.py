@@ -53,6 +53,7 @@ def test_rerank_puts_the_best_candidate_first(judge, example):
     assert sorted(i for i, _ in ranked) == list(range(5))
 
 
+@pytest.mark.slow
 def test_prompts_become_the_separators_queries(judge, example, monkeypatch):
     """Text, audio-example and span prompts give the judge the query the separator makes of them; a
     click, the query best-of-k's judge reads it by."""

@@ -45,6 +45,7 @@ def alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_two_runs_on_one_track_never_replace_each_other(tmp_path):
     out = tmp_path / "sep"
     procs = [run("separate", EXAMPLE, "--text", "a piano", "-o", out, wait=False) for _ in range(2)]
@@ -64,6 +65,7 @@ def test_two_runs_on_one_track_never_replace_each_other(tmp_path):
     assert held.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_a_stem_set_is_committed_as_a_group(tmp_path):
     out = tmp_path / "sep"
     assert run("separate", EXAMPLE, "--text", "a piano", "-o", out).returncode == 0

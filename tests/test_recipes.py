@@ -346,6 +346,7 @@ def test_scene_stage_trains_mixtures_on_all_their_sounds_and_distills_single_sou
     assert not [k for k in checkpoint["state_dict"] if k.startswith("teacher.")]
 
 
+@pytest.mark.slow
 def test_sync_stage_learns_on_fresh_scenes_and_leaves_the_encoder_as_it_was(tiny_encoder_dir, tiny_corpus, tmp_path):
     from encoders.modeling import sigmoid_contrastive_loss
     from recipes.encoders.sync import SyncDataModule, SyncModule

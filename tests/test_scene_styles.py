@@ -62,6 +62,7 @@ def test_render_keeps_aspect_and_reports_distractors():
     assert source_at(boxes[:2], 0, (x0 + x1) / 2, (y0 + y1) / 2) in (0, 1)
 
 
+@pytest.mark.slow
 def test_restyle_draws_a_corpus(tiny_corpus, tmp_path):
     out = restyle(tiny_corpus, tmp_path / "stamps", "stamps", splits=("train", "test"), workers=1, progress=False)
     rows = read_manifest(out)
@@ -87,6 +88,7 @@ def test_restyle_draws_a_corpus(tiny_corpus, tmp_path):
         restyle(tiny_corpus, tmp_path / "outline", "outline", splits=("train",), workers=1, progress=False)
 
 
+@pytest.mark.slow
 def test_encoder_examples_include_silent_distractors(tiny_corpus, tmp_path):
     from recipes.encoders.data import EncoderExamples, collate
 

@@ -2,6 +2,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 # A fresh interpreter: this test session has imported torchvision long ago (in conftest.py).
 STACK = """
 import encoders
@@ -16,6 +18,7 @@ print(tuple(torchaudio.transforms.MelSpectrogram(16000, n_mels=40)(torch.randn(1
 """
 
 
+@pytest.mark.slow
 def test_torch_stack_imports_and_runs_whichever_torch_is_installed():
     """After `import encoders`, torchvision (for timm), torchaudio, lightning and transformers import and
     run, on the CPU-only torch the set-up installs here (see soundsift/cpu_torch.py) or a CUDA one."""

@@ -280,6 +280,7 @@ def test_a_click_on_an_unlearnt_picture_is_read_as_the_sound_that_moves_with_it(
     assert sep.separate(mix, rate, video=scene, click=click).readings == [None]
 
 
+@pytest.mark.slow
 def test_timing_pick_choose_refuses_an_existing_folder_before_anything_else(tmp_path):
     """`timing_pick choose` onto a model folder that exists, without --force: one error line, exit 1,
     no report printed and the folder untouched (its check comes before the choice)."""
