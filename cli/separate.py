@@ -38,7 +38,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                    out_dir: str, force: bool = False, model: str | None = None, quiet: bool = False,
                    clicks: list[str] | None = None, encoding: str = "float32", device: str = "cpu",
                    candidates: int = 1, score: bool = False, judge_model: str | None = None,
-                   save_mask: bool = False) -> list[Path]:
+                   save_mask: bool = False, high_band: bool = True) -> list[Path]:
     from separation.api import Separator, check_input
     from separation.click import click_window_from_file
     from separation.prompts import build_prompts, parse_click, parse_span
@@ -93,7 +93,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
             result = sep.separate_stream(source, prompts=prompts, spans=span_list or None,
                                          video=source.path if click_list else None,
                                          progress=not quiet and seconds > PROGRESS_SECONDS,
-                                         candidates=candidates, judge=judge)
+                                         candidates=candidates, judge=judge, high_band=high_band)
             extra = {"scores.json": scores_record(result, judge, seconds)} if judge is not None else {}
             if save_mask:
                 extra.update(click_masks(sep, source.path, prompts, result.names, seconds,
@@ -161,7 +161,8 @@ def _report(stems, result, source, encoding: str) -> None:
 def _run(args: argparse.Namespace) -> None:
     separate_files(args.inputs, args.text, args.audio_query, args.span, args.out, force=args.force, clicks=args.click,
                    model=args.model, quiet=args.quiet, encoding=args.format, device=args.device,
-                   candidates=args.candidates, score=args.score, judge_model=args.judge, save_mask=args.save_mask)
+                   candidates=args.candidates, score=args.score, judge_model=args.judge, save_mask=args.save_mask,
+                   high_band=not args.no_high_band)
 
 
 def add_commands(sub) -> None:
@@ -187,6 +188,9 @@ def add_commands(sub) -> None:
     s.add_argument("--save-mask", action="store_true",
                    help="for each click, write the clicked object's box per frame (<stem>.track.json) and "
                         "mask video (<stem>.mask.mkv), as far as the separation tracked it (30 s either side of the click)")
+    s.add_argument("--no-high-band", action="store_true",
+                   help="leave all content above 8 kHz (the model's band) in the residual; by default each stem "
+                        "takes the share of it that its mask takes of the 4-8 kHz band")
     s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

@@ -362,17 +362,20 @@ class Separator:
     @torch.no_grad()
     def separate(self, wave: torch.Tensor, sample_rate: int, text=None, audio_query=None, spans=None,
                  video=None, click=None, progress: bool = False, segment: float | None = None,
-                 prompts: list[Prompt] | None = None, candidates: int = 1, judge=None) -> Separation:
+                 prompts: list[Prompt] | None = None, candidates: int = 1, judge=None,
+                 high_band: bool = True) -> Separation:
         """``click``: (t_seconds, x, y) or a list of them, on ``video`` (frames uint8 [T, 3, H, W], fps)
         or a video file, that goes with ``wave``; each prompt (text, audio example, click) gives one target.
         ``prompts``: instead of text/audio_query/click, the list :func:`separation.prompts.build_prompts`
         made of them. ``candidates``: best-of-k, the judge's favourite of k candidates per prompt
         (separation/bestof.py); ``judge``: a Judge (default: the shipped one when candidates > 1), whose
-        scores come back in ``scores``."""
+        scores come back in ``scores``. ``high_band``: an input at a higher rate than the net's has its
+        content above the net's band shared out by each target's mask over the top octaves it hears
+        (False: all of it stays in the residual)."""
         wave = _as_wave(wave)
         stream = self.separate_stream(AudioTensor(wave, sample_rate), text=text, audio_query=audio_query,
                                       spans=spans, video=video, click=click, progress=progress, segment=segment,
-                                      prompts=prompts, candidates=candidates, judge=judge)
+                                      prompts=prompts, candidates=candidates, judge=judge, high_band=high_band)
         targets = torch.empty(len(stream.prompts), *wave.shape)
         residual = torch.empty_like(wave)
         pos = 0
@@ -387,7 +390,8 @@ class Separator:
 
     def separate_stream(self, audio, sample_rate: int | None = None, text=None, audio_query=None, spans=None,
                         video=None, click=None, progress: bool = False, segment: float | None = None,
-                        prompts: list[Prompt] | None = None, candidates: int = 1, judge=None) -> "StreamedSeparation":
+                        prompts: list[Prompt] | None = None, candidates: int = 1, judge=None,
+                        high_band: bool = True) -> "StreamedSeparation":
         """As ``separate``, for an input of any length: ``audio`` is a file path, an :class:`AudioFile`
         or a wave [C, T] with its ``sample_rate``. The prompts are embedded now (reading only what they
         need of the input); the stems then come block by block from ``.blocks()``, while the input is
@@ -430,7 +434,8 @@ class Separator:
         if visual is not None:
             visual = visual.repeat_interleave(torch.tensor([len(g) for g in groups]), dim=0)
         segments = SegmentStream(self.net, torch.cat(groups), total, track, segment=segment, progress=progress,
-                                 variants=variants, visual=visual)
+                                 variants=variants, visual=visual,
+                                 high_band=high_band and audio.sample_rate > self.sample_rate)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices, readings)
 
@@ -491,6 +496,28 @@ def _as_wave(wave) -> torch.Tensor:
     return wave  # finite and audible: AudioTensor.scan checks, in check_input
 
 
+class _Fifo:
+    """Blocks [C, n] of a signal held until the same stretch of output is ready: ``take(n)`` the oldest n."""
+
+    def __init__(self, name: str):
+        self.name, self.blocks = name, deque()
+
+    def append(self, block: torch.Tensor) -> None:
+        self.blocks.append(block)
+
+    def take(self, n: int) -> torch.Tensor:
+        parts, got = [], 0
+        while got < n:
+            if not self.blocks:
+                raise SoundSiftError(f"{self.name}: changed while being read")
+            block = self.blocks.popleft()
+            parts.append(block[:, : n - got])
+            if block.shape[-1] > n - got:
+                self.blocks.appendleft(block[:, n - got:])
+            got += parts[-1].shape[-1]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
 @dataclass
 class StreamedSeparation:
     audio: object            # AudioFile or AudioTensor: the input
@@ -520,37 +547,45 @@ class StreamedSeparation:
     def blocks(self):
         """Yield (targets [K, C, n], residual [C, n]) at the input's rate, consecutive along time: the
         input read once, resampled to the net's rate, separated and resampled back a block at a time;
-        the residual is the input minus the targets (so stems add up to it)."""
-        rate, total, k = self.sample_rate, self.frames, len(self.prompts)
-        held = deque()  # input blocks read but not yet matched by targets (about a segment and two resampler blocks)
+        the residual is the input minus the targets (so stems add up to it). Above the net's band (an
+        input at a higher rate), each target takes the share of the input's content there that its mask
+        takes of the mixture's top octaves, frame by frame (``segments.high_band``)."""
+        rate, total, k, c = self.sample_rate, self.frames, len(self.prompts), self.channels
+        name = getattr(self.audio, "path", "input")
+        held = _Fifo(name)  # input blocks read but not yet matched by targets (about a segment and two resampler blocks)
+        held_net = _Fifo(name)  # the same at the net's rate (only for the band above it)
+        high = self.segments.high_band
 
         def read():
             for block in self.audio.blocks():
                 held.append(block)
                 yield block
 
-        def take(n: int) -> torch.Tensor:
-            parts, got = [], 0
-            while got < n:
-                if not held:
-                    raise SoundSiftError(f"{getattr(self.audio, 'path', 'input')}: changed while being read")
-                block = held.popleft()
-                parts.append(block[:, : n - got])
-                if block.shape[-1] > n - got:
-                    held.appendleft(block[:, n - got:])
-                got += parts[-1].shape[-1]
-            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+        def at_net_rate():
+            for block in resample_stream(read(), rate, self.net_rate):
+                if high:
+                    held_net.append(block)
+                yield block
 
-        net_blocks = resample_stream(read(), rate, self.net_rate)
-        targets_net = (t.flatten(0, 1) for t in self.segments.run(net_blocks))  # [K * C, n]
+        def outputs():  # [K * C (+ K gains + C input) , n] at the net's rate
+            for t in self.segments.run(at_net_rate()):
+                if not high:
+                    yield t.flatten(0, 1)
+                    continue
+                yield torch.cat([t[:, :c].flatten(0, 1), t[:, c], held_net.take(t.shape[-1])])
+
         pos = 0
-        for targets in resample_stream(targets_net, self.net_rate, rate):
-            n = min(targets.shape[-1], total - pos)
+        for out in resample_stream(outputs(), self.net_rate, rate):
+            n = min(out.shape[-1], total - pos)
             if n <= 0:
                 break
-            targets = targets[:, :n].reshape(k, self.channels, n)
-            yield targets, take(n) - targets.sum(0)
+            x = held.take(n)
+            targets = out[: k * c, :n].reshape(k, c, n)
+            if high:  # what the net's band cannot carry: the input less its own round trip through it
+                gains, above = out[k * c: k * c + k, :n], x - out[k * c + k:, :n]
+                targets = targets + gains[:, None] * above[None]
+            yield targets, x - targets.sum(0)
             pos += n
         if pos < total:  # the resampled targets end early only by rounding: they are silent there
-            rest = take(total - pos)
+            rest = held.take(total - pos)
             yield torch.zeros(k, self.channels, total - pos), rest.clone()

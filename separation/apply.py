@@ -16,6 +16,10 @@ from tqdm import tqdm
 from soundsift.errors import SoundSiftError
 from soundsift.timeline import FRAME_SECONDS  # span tracks are on the encoders' 40 ms grid
 
+# The band above the net's Nyquist follows each target's mask over the mixture from here up to that
+# Nyquist, energy-weighted per frame (recipes/separation/fullband_bench.py: 4 kHz beat 6 kHz).
+HIGH_BAND_FROM_HZ = 4000.0
+
 
 def span_track(spans, n_samples: int, sample_rate: int) -> torch.Tensor:
     """[("+"|"-", start_s, end_s), ...] -> [2, frames] (row 0: target present, row 1: absent)."""
@@ -32,6 +36,22 @@ def _triangle(length: int) -> torch.Tensor:
     signal (its start and end) dividing by the summed weights gives it full weight."""
     half = length // 2
     return torch.cat([torch.arange(1, half + 1), torch.arange(length - half, 0, -1)]).float() / max(half, 1)
+
+
+def high_band_gains(masks: torch.Tensor, spec_mono: torch.Tensor, sample_rate: int, hop: int, length: int) -> torch.Tensor:
+    """Per target, the share of the mixture's top octaves it takes, frame by frame, as a gain per sample
+    [K, length]: masks [K, F, T] weighted by the mono mixture's power there [F, T] (bins from
+    ``HIGH_BAND_FROM_HZ`` up), linear between frame centres (frame j at sample j x hop). Content above the
+    net's band is given to each target by this gain (StreamedSeparation.blocks)."""
+    n_bins = spec_mono.shape[-2]
+    first = min(int(HIGH_BAND_FROM_HZ / (sample_rate / 2) * (n_bins - 1)), n_bins - 1)
+    power = spec_mono[first:].abs().pow(2)
+    gains = (masks[:, first:] * power).sum(1) / power.sum(0).clamp(min=1e-10)  # [K, T]
+    pos = torch.arange(length, device=masks.device) / hop
+    j0 = pos.floor().long().clamp(max=gains.shape[-1] - 1)
+    j1 = (j0 + 1).clamp(max=gains.shape[-1] - 1)
+    w = (pos - j0).clamp(0, 1)
+    return (gains[:, j0] * (1 - w) + gains[:, j1] * w).clamp(0, 1)
 
 
 @torch.no_grad()
@@ -75,13 +95,15 @@ class SegmentStream:
     and segment whatever the variants. ``share``: the outputs are prompts sharing the mixture (their
     masks are scaled to sum to at most 1); False for candidates of one prompt, each a separation.
     ``visual``: each query's timing track [K, d, N] over the whole input (zeros for a prompt that is
-    not a click), for a net that reads one (``visual_dim``)."""
+    not a click), for a net that reads one (``visual_dim``). ``high_band``: each output also carries, as
+    one more channel after the input's, its gain for content above the net's band (:func:`high_band_gains`)."""
 
     def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
                  segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
-                 variants: list[Variant] | None = None, share: bool = True, visual: torch.Tensor | None = None):
+                 variants: list[Variant] | None = None, share: bool = True, visual: torch.Tensor | None = None,
+                 high_band: bool = False):
         self.device = net.window.device  # the net's device; blocks come and go on the CPU
-        self.net, self.total, self.share = net, total, share
+        self.net, self.total, self.share, self.high_band = net, total, share, high_band
         self.queries = queries.to(self.device)
         self.variants = variants or [Variant(i) for i in range(len(queries))]
         # one row per (variant, query) pair: a union variant has several
@@ -139,7 +161,11 @@ class SegmentStream:
             masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
         spec = net.stft(chunk)  # [C, F, T]
         est = net.istft((masks[:, None] * spec[None]).flatten(0, 1), chunk.shape[-1])
-        return est.view(len(masks), chunk.shape[0], -1).cpu()
+        est = est.view(len(masks), chunk.shape[0], -1)
+        if self.high_band:
+            gains = high_band_gains(masks, spec_mono[0], net.config.sample_rate, net.config.hop, chunk.shape[-1])
+            est = torch.cat([est, gains[:, None]], dim=1)
+        return est.cpu()
 
     @torch.no_grad()
     def run(self, blocks):
@@ -156,7 +182,7 @@ class SegmentStream:
                 pending = block if pending is None else torch.cat([pending, block], dim=-1)
             est = self._segment(pending[:, start - done: end - done], start)
             if out is None:
-                out = torch.zeros(len(self.variants), pending.shape[0], 0)
+                out = torch.zeros(len(self.variants), pending.shape[0] + int(self.high_band), 0)
                 weight = torch.zeros(0)
             grow = end - done - out.shape[-1]
             if grow > 0:

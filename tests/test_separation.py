@@ -320,7 +320,7 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
     monkeypatch.setattr(resampling, "RESAMPLE_BLOCK_SECONDS", 0.1)  # 30 resampler blocks,
     monkeypatch.setattr(io, "BLOCK_FRAMES", 5000)  # 27 input blocks, 8 segments: none aligned with another
     for source in (wave, tmp_path / "in.wav", tmp_path / "in.mka"):  # in memory, read by libsndfile, by ffmpeg
-        stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5)
+        stream = tiny_separator.separate_stream(source, 44100, text=texts, segment=0.5, high_band=False)
         assert stream.prompts == texts and stream.presence is None  # known once the stream has ended
         written = write_stems(tmp_path / "track", stream, force=True)
         paths, energy = written.paths, written.energy
@@ -332,8 +332,52 @@ def test_streamed_stems_equal_the_whole_ones_and_sum_to_the_input(tiny_separator
         assert torch.allclose(sum(stems), wave, atol=1e-5)
         assert energy == pytest.approx([float(t.pow(2).sum()) for t in ref], rel=1e-4)
         assert stream.audio.scan().energy == pytest.approx(float(wave.pow(2).sum()), rel=1e-4)
-    whole = tiny_separator.separate(wave, 44100, text=texts, segment=0.5)
+    whole = tiny_separator.separate(wave, 44100, text=texts, segment=0.5, high_band=False)
     assert whole.presence == stream.presence and torch.allclose(whole.targets[1], ref[1], atol=1e-5)
+
+
+def test_a_constant_mask_takes_the_same_share_of_the_band_above_the_net(tiny_encoder):
+    import torchaudio.functional as AF
+
+    torch.manual_seed(0)
+    wave = chord(2.0, rate=44100, channels=2) + 0.05 * torch.randn(2, 88200)  # noise: content up to 22 kHz
+    sep = Separator(constant_mask_net(0.0), tiny_encoder, name="half")  # mask 0.5 everywhere
+    low = AF.resample(AF.resample(wave, 44100, 16000), 16000, 44100)[..., : wave.shape[-1]]
+    narrow = sep.separate(wave, 44100, text="a violin", high_band=False)
+    full = sep.separate(wave, 44100, text="a violin")
+    assert torch.allclose(narrow.targets[0], 0.5 * low, atol=1e-3)  # the band above stays in the residual
+    inner = slice(100, -100)  # the resampler's filter is cut short at the very ends
+    assert torch.allclose(full.targets[0][:, inner], 0.5 * wave[:, inner], atol=1e-3)  # half of every band
+    assert torch.allclose(full.targets[0] + full.residual, wave, atol=1e-6)
+
+
+def test_the_band_above_the_net_streams_as_the_whole(tiny_separator, monkeypatch, tmp_path):
+    import soundfile as sf
+
+    import soundsift.io as io
+    import soundsift.resample as resampling
+
+    torch.manual_seed(0)
+    wave = chord(3.0, rate=48000, channels=2) + 0.05 * torch.randn(2, 144000)
+    texts = ["a violin", "a man speaking"]
+    whole = tiny_separator.separate(wave, 48000, text=texts, segment=0.5)
+    narrow = tiny_separator.separate(wave, 48000, text=texts, segment=0.5, high_band=False)
+    assert not torch.allclose(whole.targets[0], narrow.targets[0], atol=1e-3)
+    sf.write(tmp_path / "in.wav", wave.T.numpy(), 48000, subtype="FLOAT")
+    monkeypatch.setattr(resampling, "RESAMPLE_BLOCK_SECONDS", 0.1)
+    monkeypatch.setattr(io, "BLOCK_FRAMES", 5000)  # blocks, resampler blocks and segments never aligned
+    stream = tiny_separator.separate_stream(tmp_path / "in.wav", text=texts, segment=0.5)
+    blocks = list(stream.blocks())
+    targets, residual = torch.cat([t for t, _ in blocks], -1), torch.cat([r for _, r in blocks], -1)
+    assert torch.allclose(targets, torch.stack(whole.targets), atol=1e-5)
+    assert torch.allclose(targets.sum(0) + residual, wave, atol=1e-5)
+
+
+def test_a_16_khz_input_has_no_band_above_the_net(tiny_separator):
+    wave = chord(2.0, channels=2)
+    a = tiny_separator.separate(wave, 16000, text="a violin")
+    b = tiny_separator.separate(wave, 16000, text="a violin", high_band=False)
+    assert torch.equal(a.targets[0], b.targets[0])
 
 
 def test_bench_separates_a_file_and_reports_its_format(tmp_path):

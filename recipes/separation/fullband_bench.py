@@ -1,0 +1,172 @@
+"""Full-band inputs: what the band above the separator's 8 kHz does, with and without ``high_band``.
+
+The separator hears 16 kHz. At a higher input rate, content above 8 kHz used to stay in the residual;
+with ``high_band`` (the default) each target takes the share of it that its mask takes of the mixture's
+top octaves (separation/apply.py:high_band_gains). Two-source mixtures at 44.1 kHz, -5..+5 dB, each
+target prompted alone by its class's first caption, three sets:
+
+- synthetic: sources rendered at 44.1 kHz by the training soundfont (FluidR3) and espeak-ng (the
+  split's sentences);
+- alt: the same by the soundfont never trained on (TimGM6mb);
+- real: the real corpus' recordings of one split at their own rate (44.1 or 48 kHz), the loudest
+  4 s of each (recordings, not the corpus' 16 kHz clips).
+
+Printed per set (medians; ``--per-class`` adds per-class rows): full-band SI-SDRi and SNRi, the output's
+level against the true target, the SNR of the part above 8 kHz (the target's content there against the
+output's; 0 dB for an output with nothing there) and the target's share of energy there.
+
+    python -m recipes.separation.fullband_bench [--data data/real --split test --count 40 --per-class]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from recipes.data.build import _segments
+from recipes.data.synth import ALT_SOUNDFONT, DEFAULT_SOUNDFONT, Renderer
+from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
+from separation.api import Separator
+from soundsift.io import load_audio
+from soundsift.metrics import level_db, si_sdr, snr
+from soundsift.resample import resample
+
+RATE = 44100
+SECONDS = 4.0
+
+
+def above(x: torch.Tensor, net_rate: int) -> torch.Tensor:
+    """What a round trip through the net's rate takes away: the content above its band."""
+    return x - resample(resample(x, RATE, net_rate), net_rate, RATE)[..., : x.shape[-1]]
+
+
+def loudest(wave: torch.Tensor, seconds: float = SECONDS) -> torch.Tensor:
+    """The loudest ``seconds`` of a mono wave [n] (100 ms steps), peak-normalised to 0.5."""
+    n, step = int(seconds * RATE), RATE // 10
+    if len(wave) > n:
+        energy = wave[: len(wave) // step * step].view(-1, step).pow(2).mean(-1)
+        k = min(int(seconds * 10), len(energy))
+        start = int(energy.unfold(0, k, 1).sum(-1).argmax()) * step
+        wave = wave[start: start + n]
+    return wave / (wave.abs().max() + 1e-9) * 0.5
+
+
+def real_sources(root: Path, split: str) -> dict[str, list[Path]]:
+    """Per class, the split's recordings stored at 44.1 kHz or more (the corpus' provenance)."""
+    found = defaultdict(set)
+    for line in open(root / "clips.jsonl"):
+        clip = json.loads(line)
+        if clip["split"] == split and clip["label"] in TARGET_LABELS and clip["source_rate"] >= RATE \
+                and Path(clip["file"]).exists():
+            found[clip["label"]].add(clip["file"])
+    return {label: sorted(Path(f) for f in files) for label, files in found.items()}
+
+
+def real_pair(sources: dict, rng) -> list[tuple[str, torch.Tensor]]:
+    labels = rng.choice(sorted(sources), size=2, replace=False)
+    out = []
+    for label in labels:
+        wave, rate = load_audio(sources[label][int(rng.integers(len(sources[label])))], mono=True)
+        out.append((str(label), loudest(resample(wave, rate, RATE)[0] if rate != RATE else wave[0])))
+    return out
+
+
+def synthetic_pair(renderer: Renderer, rng, split: str) -> list[tuple[str, torch.Tensor]]:
+    from recipes.data.speech import speech_clip
+
+    out = []
+    for label in rng.choice(TARGET_LABELS, size=2, replace=False):
+        cls, segments = BY_LABEL[str(label)], _segments(rng, SECONDS)
+        if cls.kind == "speech":
+            wave, _ = speech_clip(cls.gender, split, segments, SECONDS, RATE, rng,
+                                  "alt" if renderer.soundfont == ALT_SOUNDFONT else "default")
+        else:
+            wave, _ = renderer.clip(cls, segments, SECONDS, rng)
+        wave = torch.as_tensor(np.asarray(wave, np.float32))[: int(SECONDS * RATE)]
+        out.append((str(label), wave / (wave.abs().max() + 1e-9) * 0.5))
+    return out
+
+
+def measure(sep: Separator, pair, rng) -> list[dict]:
+    n = min(len(w) for _, w in pair)
+    (la, a), (lb, b) = [(label, w[:n]) for label, w in pair]
+    b = b * 10 ** (rng.uniform(-5, 5) / 20) * (a.pow(2).mean() / b.pow(2).mean().clamp(min=1e-12)).sqrt()
+    mix = (a + b)[None]
+    rows = []
+    for label, ref in ((la, a[None]), (lb, b[None])):
+        top = above(ref, sep.sample_rate)
+        row = {"label": label, "share_above": 10 * np.log10(float(top.pow(2).sum() / ref.pow(2).sum()) + 1e-12)}
+        for name, high in (("before", False), ("high_band", True)):
+            est = sep.separate(mix, RATE, text=BY_LABEL[label].captions[0], high_band=high).targets[0]
+            row[f"{name}_sisdri"] = float(si_sdr(est[0], ref[0]) - si_sdr(mix[0], ref[0]))
+            row[f"{name}_snri"] = float(snr(est[0], ref[0]) - snr(mix[0], ref[0]))
+            row[f"{name}_level"] = level_db(est) - level_db(ref)
+            row[f"{name}_above_snr"] = float(snr(above(est, sep.sample_rate)[0], top[0]))
+        rows.append(row)
+    return rows
+
+
+COLUMNS = ["sisdri", "snri", "level", "above_snr"]
+
+
+def table(rows: list[dict], key=None) -> list[str]:
+    groups = defaultdict(list)
+    for r in rows:
+        groups[r[key] if key else "all"].append(r)
+    lines = ["| group | n | target's energy above 8 kHz, dB | " + " | ".join(
+        f"{c}: before → high band" for c in ("SI-SDRi", "SNRi", "level", "SNR above 8 kHz")) + " |",
+        "| --- " * 7 + "|"]
+    for name, rs in sorted(groups.items()):
+        med = lambda k: float(np.median([r[k] for r in rs]))  # noqa: E731
+        cells = [f"{med('before_' + c):.2f} → {med('high_band_' + c):.2f}" for c in COLUMNS]
+        lines.append(f"| {name} | {len(rs)} | {med('share_above'):.1f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default="data/real", help="the real corpus (its clips.jsonl names the recordings)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--count", type=int, default=40, help="mixtures per set")
+    p.add_argument("--sets", default="synthetic,alt,real")
+    p.add_argument("--model", default=None)
+    p.add_argument("--from-hz", type=float, default=None,
+                   help="the band whose masks the content above follows starts here (default: the shipped "
+                        "separation.apply.HIGH_BAND_FROM_HZ)")
+    p.add_argument("--per-class", action="store_true")
+    p.add_argument("--out", default=None, help="also write every row here (JSON)")
+    args = p.parse_args(argv)
+    sep = Separator.from_pretrained(args.model)
+    if args.from_hz is not None:
+        import separation.apply
+
+        separation.apply.HIGH_BAND_FROM_HZ = args.from_hz
+    results = {}
+    for name in args.sets.split(","):
+        rng = np.random.default_rng(0)
+        if name == "real":
+            sources = real_sources(Path(args.data), args.split)
+            draw = lambda: real_pair(sources, rng)  # noqa: E731
+        else:
+            renderer = Renderer(ALT_SOUNDFONT if name == "alt" else DEFAULT_SOUNDFONT, RATE)
+            draw = lambda: synthetic_pair(renderer, rng, args.split)  # noqa: E731
+        rows = []
+        for _ in tqdm(range(args.count), desc=f"full-band mixtures ({name})"):
+            rows += measure(sep, draw(), rng)
+        results[name] = rows
+        print(f"\n{name}: {args.count} two-source mixtures at {RATE} Hz, each target prompted alone (medians)")
+        print("\n".join(table(rows, "label" if args.per_class else None)))
+        if args.per_class:
+            print("\n".join(table(rows)[2:]))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
