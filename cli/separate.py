@@ -190,7 +190,7 @@ def add_commands(sub) -> None:
                         "mask video (<stem>.mask.mkv), as far as the separation tracked it (30 s either side of the click)")
     s.add_argument("--no-high-band", action="store_true",
                    help="leave all content above 8 kHz (the model's band) in the residual; by default each stem "
-                        "takes the share of it that its mask takes of the 4-8 kHz band")
+                        "takes a share of it: the share its mask takes of 4-8 kHz, squared")
     s.add_argument("--device", default="cpu", help="where the models run: cpu (default), cuda, cuda:N, mps")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=_run)

@@ -19,6 +19,7 @@ from soundsift.timeline import FRAME_SECONDS  # span tracks are on the encoders'
 # The band above the net's Nyquist follows each target's mask over the mixture from here up to that
 # Nyquist, energy-weighted per frame (recipes/separation/fullband_bench.py: 4 kHz beat 6 kHz).
 HIGH_BAND_FROM_HZ = 4000.0
+HIGH_BAND_POWER = 2.0  # a target that only shares the top octaves takes less of what lies above (validation: 2 beat 1 and 3)
 
 
 def span_track(spans, n_samples: int, sample_rate: int) -> torch.Tensor:
@@ -41,8 +42,9 @@ def _triangle(length: int) -> torch.Tensor:
 def high_band_gains(masks: torch.Tensor, spec_mono: torch.Tensor, sample_rate: int, hop: int, length: int) -> torch.Tensor:
     """Per target, the share of the mixture's top octaves it takes, frame by frame, as a gain per sample
     [K, length]: masks [K, F, T] weighted by the mono mixture's power there [F, T] (bins from
-    ``HIGH_BAND_FROM_HZ`` up), linear between frame centres (frame j at sample j x hop). Content above the
-    net's band is given to each target by this gain (StreamedSeparation.blocks)."""
+    ``HIGH_BAND_FROM_HZ`` up), raised to ``HIGH_BAND_POWER``, linear between frame centres (frame j at
+    sample j x hop). Content above the net's band is given to each target by this gain
+    (StreamedSeparation.blocks)."""
     n_bins = spec_mono.shape[-2]
     first = min(int(HIGH_BAND_FROM_HZ / (sample_rate / 2) * (n_bins - 1)), n_bins - 1)
     power = spec_mono[first:].abs().pow(2)
@@ -51,7 +53,7 @@ def high_band_gains(masks: torch.Tensor, spec_mono: torch.Tensor, sample_rate: i
     j0 = pos.floor().long().clamp(max=gains.shape[-1] - 1)
     j1 = (j0 + 1).clamp(max=gains.shape[-1] - 1)
     w = (pos - j0).clamp(0, 1)
-    return (gains[:, j0] * (1 - w) + gains[:, j1] * w).clamp(0, 1)
+    return (gains[:, j0] * (1 - w) + gains[:, j1] * w).clamp(0, 1) ** HIGH_BAND_POWER
 
 
 @torch.no_grad()
