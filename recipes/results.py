@@ -56,6 +56,7 @@ def _fmt(value, spec: str) -> str:
     return format(value, spec)
 
 
+THEN = None  # in a row's cells: the figures after it are the same after a change ("before → after")
 # (row label, kind, [(keys, format)...]): several figures in one cell are joined by " / ".
 ROWS = [
     ("text prompt SI-SDRi, dB (all / 2 / 3 sources)", "separation",
@@ -70,6 +71,9 @@ ROWS = [
     ("click names the object's class (pictures as above)", "clicks",
      [(("emoji", "class_top1"), ".0%"), (("stamps", "class_top1"), ".0%"), (("outline", "class_top1"), ".0%")]),
     ("oracle ratio mask SI-SDRi, dB (the ceiling)", "separation", [(("overall", "si_sdri_oracle"), ".2f")]),
+    ("44.1 kHz pairs, whole-band SI-SDRi / SNR above 8 kHz, dB: band above kept in the residual → shared out",
+     "fullband", [(("before_sisdri",), ".2f"), (("before_above_snr",), ".2f"), THEN, (("high_band_sisdri",), ".2f"),
+                  (("high_band_above_snr",), ".2f")]),
     ("absent prompt: output p90, dB / share above −25 dB", "separation",
      [(("absent_level_db_p90",), ".1f"), (("absent_level_share_above_-25db",), ".0%")]),
     ("click on a silent object: share above −25 dB (as above)", "clicks",
@@ -89,12 +93,24 @@ ROWS = [
 ]
 
 
+def _cell(results: dict, kind: str, test_set: str, cells: list) -> str:
+    parts, current = [], []
+    for cell in cells + [THEN]:
+        if cell is THEN:
+            parts.append(" / ".join(current))
+            current = []
+        else:
+            keys, spec = cell
+            current.append(_fmt(_get(results, kind, test_set, *keys), spec))
+    return " → ".join(parts)
+
+
 def render(results: dict) -> str:
-    kinds = ("separation", "encoders", "judge", "clicks")
+    kinds = ("separation", "encoders", "judge", "clicks", "fullband")
     sets = [s for s in SETS if any(s in results.get(kind, {}) for kind in kinds)]
     lines = ["| measure | " + " | ".join(SETS[s] for s in sets) + " |", "| --- |" + " --- |" * len(sets)]
     for label, kind, cells in ROWS:
-        row = [" / ".join(_fmt(_get(results, kind, s, *keys), spec) for keys, spec in cells) for s in sets]
+        row = [_cell(results, kind, s, cells) for s in sets]
         lines.append(f"| {label} | " + " | ".join(row) + " |")
     entries = [results[kind][s] for kind in kinds for s in sets if s in results.get(kind, {})]
     if entries:

@@ -30,3 +30,12 @@ def test_clicks_show_one_figure_per_picture_style(tmp_path):
     assert next(line for line in table if line.startswith("| click SI-SDRi")).endswith("| 7.50 / 3.25 / -1.00 |")
     assert next(line for line in table if line.startswith("| click names")).endswith("| 80% / 50% / – |")
     assert next(line for line in table if line.startswith("| click on a silent")).endswith("| – / – / 40% |")
+
+
+def test_a_before_and_after_row_shows_both_sides(tmp_path):
+    path = tmp_path / "results.json"
+    figures = {"before_sisdri": 8.25, "before_above_snr": 0.5, "high_band_sisdri": 8.75}
+    results.record("fullband", "alt", figures, "separator-small@a", "44.1 kHz renders (alt)", path=path)
+    table = results.render(results.load(path)).splitlines()
+    assert "alt-test" in table[0]
+    assert next(line for line in table if line.startswith("| 44.1 kHz pairs")).endswith("| 8.25 / 0.50 → 8.75 / – |")

@@ -19,6 +19,7 @@ level against the true target, the SNR of the part above 8 kHz (the target's con
 output's; 0 dB for an output with nothing there) and the target's share of energy there.
 
     python -m recipes.separation.fullband_bench [--data data/real --split test --count 40 --per-class]
+    python -m recipes.separation.fullband_bench --sets synthetic,alt,real --record   # docs/results.json
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def main(argv=None) -> None:
                    help="the share raised to this power (default: the shipped separation.apply.HIGH_BAND_POWER)")
     p.add_argument("--per-class", action="store_true")
     p.add_argument("--out", default=None, help="also write every row here (JSON)")
+    p.add_argument("--record", action="store_true",
+                   help="store the synthetic / alt / real medians in docs/results.json (the README's table)")
     args = p.parse_args(argv)
     sep = Separator.from_pretrained(args.model)
     if args.from_hz is not None:
@@ -220,6 +223,26 @@ def main(argv=None) -> None:
             print("\n".join(table(rows)[2:]))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1))
+    if args.record:
+        record_figures(results, args)
+
+
+def record_figures(results: dict, args) -> None:
+    from recipes.common import weights_digest
+    from recipes.results import record
+    from separation.api import DEFAULT_DIR
+
+    folder = Path(args.model) if args.model else DEFAULT_DIR
+    model = f"{folder.name}@{weights_digest(folder)}"
+    for name, rows in results.items():
+        if name == "songs":
+            continue
+        figures = {"pairs": args.count, "targets": len(rows)}
+        for column in COLUMNS:
+            for mode in ("before", "high_band"):
+                figures[f"{mode}_{column}"] = float(np.median([r[f"{mode}_{column}"] for r in rows]))
+        data = args.data if name == "real" else f"44.1 kHz renders ({name})"
+        print(record("fullband", name, figures, model, data))
 
 
 if __name__ == "__main__":
