@@ -85,6 +85,18 @@ class Separator:
             self._vocab_emb = self.encoder.embed_query_text(self.net.config.click_vocabulary)
         return self._vocab_emb
 
+    def text_readings(self, texts: list[str], embeddings: torch.Tensor | None = None) -> list[tuple[str, float]]:
+        """What each text reads as to this separator: the vocabulary description whose query is nearest the
+        text's (cosine), with that cosine. The separator knows its vocabulary's sounds only; any other
+        wording is answered as a blend of them, mostly the nearest. ``embeddings``: the texts' query
+        embeddings [N, D] when already made (``prepare``). Empty without a vocabulary."""
+        vocab = self.net.config.click_vocabulary
+        if not vocab or not texts:
+            return []
+        embs = self.encoder.embed_query_text(list(texts)) if embeddings is None else embeddings
+        best = (embs @ self.vocabulary_embeddings().T).max(-1)
+        return [(vocab[int(i)], float(v)) for v, i in zip(best.values, best.indices)]
+
     def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The separator was trained on text and audio queries only, and a video embedding sits
         elsewhere in the shared space (0 dB SI-SDRi when used as it is), so a click is read through

@@ -249,3 +249,11 @@ def test_a_damaged_model_folder_gives_one_line(tmp_path, damage):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "not a usable model folder" in lines[0], proc.stderr
     assert not (tmp_path / "sep").exists()
+
+
+@pytest.mark.slow
+def test_a_wording_the_model_does_not_know_is_told_what_it_is_read_as(tmp_path):
+    proc = run("separate", EXAMPLE / "mixture.flac", "--text", "drums", "--text", "a piano", "-o", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: 'drums' is read as 'a drum kit' (similarity" in proc.stderr
+    assert "'a piano' is read as" not in proc.stderr  # a description the model knows needs no note

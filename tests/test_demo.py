@@ -201,15 +201,16 @@ def test_the_api_answers_through_gradio_client(app, separator):
         client.predict(None, None, "a violin", None, "", "", 1, False, api_name="/separate")
 
 
-def test_the_status_names_a_unions_parts_and_the_prompt_for_a_voice_of_either_sex(separator):
+def test_the_status_names_a_unions_parts_what_a_wording_reads_as_and_the_prompt_for_either_sex(separator):
     from demo.app import Engine
 
     engine = Engine(separator=separator)
     piano = str(EXAMPLES / "test" / "test-000001" / "s0-piano.flac")
-    out = engine.separate(piano, None, "a woman speaking\npeople talking", None, "", "", progress=False)
-    woman, people = out["status"].split("\n\n")
+    out = engine.separate(piano, None, "a woman speaking\npeople talking\ndrums", None, "", "", progress=False)
+    woman, people, drums = out["status"].split("\n\n")
     assert "does not seem to be in the input; for a voice of either sex ask for 'speech'" in woman
     assert "(one stem of 'a man speaking', 'a woman speaking')" in people and "either sex" not in people
+    assert "read as" not in woman + people and "'drums' is read as 'a drum kit'" in drums  # a wording it does not know
 
 
 def test_the_box_drawn_for_a_click_is_the_track_the_separation_reads(separator, tmp_path):

@@ -398,3 +398,17 @@ def test_a_stream_that_ends_early_is_a_clear_error():
     stream = SegmentStream(constant_mask_net(20.0), torch.randn(1, 64), 3 * 16000, segment=1.0)
     with pytest.raises(SoundSiftError, match="ended before"):
         list(stream.run([chord(1.0)]))  # a file that shrank between the check and the separation
+
+
+def test_a_text_prompt_says_which_known_sound_it_is_read_as():
+    from separation.prompts import UNKNOWN_BELOW, reading_note
+
+    sep = Separator.from_pretrained()
+    vocab = sep.net.config.click_vocabulary
+    readings = sep.text_readings(["a violin", "drums", "a fiddle"])
+    assert readings[0][0] == "a violin" and readings[0][1] > 0.999  # a known description is itself
+    assert [r[0] for r in readings[1:]] == ["a drum kit", "a violin"]  # wordings of a known sound find it
+    assert reading_note("A violin ", *readings[0], len(vocab)) is None
+    assert reading_note("drums", *readings[1], len(vocab)) == "'drums' is read as 'a drum kit' (similarity 0.96)"
+    unknown = reading_note("a dog barking", "bird song", UNKNOWN_BELOW - 0.01, len(vocab))
+    assert unknown.startswith(f"'a dog barking' is like none of the {len(vocab)} sounds the model knows")
