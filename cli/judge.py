@@ -29,6 +29,11 @@ def _judge(args: argparse.Namespace) -> None:
     j = Judge.from_pretrained(args.model, separator=separator, device=args.device)
     scores = j.score(mixture, rate, target, target_rate, text=args.text, audio_query=args.audio_query,
                      spans=spans or None, video=args.video or (args.mixture if click else None), click=click)
+    if args.text:
+        from separation.prompts import build_prompts
+
+        for note in separator.reading_notes(build_prompts(args.text, None, None, None)):
+            print(f"note: {note}", file=sys.stderr)
     for note in j.notes:
         print(f"note: {note}", file=sys.stderr)
     d = {**scores.as_dict(), "failed": j.failed(scores)}

@@ -41,7 +41,7 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
                    save_mask: bool = False, high_band: bool = True) -> list[Path]:
     from separation.api import Separator, check_input
     from separation.click import click_window_from_file
-    from separation.prompts import build_prompts, parse_click, parse_span, reading_note
+    from separation.prompts import build_prompts, parse_click, parse_span
     from separation.stems import FORMATS, write_stems
     from soundsift.io import AudioFile
     from soundsift.checks import check_device
@@ -88,13 +88,8 @@ def separate_files(inputs: list[str], text: list[str] | None, audio_query: str |
 
             judge = Judge.from_pretrained(judge_model, separator=sep, device=device)
         prompts = sep.prepare(prompts)  # texts and an audio example embedded once for every input
-        if not quiet:
-            for p in prompts:
-                if p.kind == "text":
-                    for text, (description, sim) in zip(p.texts, sep.text_readings(p.texts, p.embedding)):
-                        note = reading_note(text, description, sim, len(sep.net.config.click_vocabulary))
-                        if note:
-                            print(f"note: {note}", file=sys.stderr)
+        for note in [] if quiet else sep.reading_notes(prompts):
+            print(f"note: {note}", file=sys.stderr)
         for source, folder in zip(sources, folders):
             seconds = source.scan().frames / source.sample_rate
             result = sep.separate_stream(source, prompts=prompts, spans=span_list or None,

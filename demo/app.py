@@ -103,7 +103,7 @@ class Engine:
                  score: bool = False, progress: bool = True) -> dict:
         """One request: returns the files and figures to show, all inside a fresh request folder."""
         from demo.media import spectrograms, waveform_with_spans, with_soundtrack, zip_folder
-        from separation.prompts import build_prompts, names_a_voice_by_sex, parse_click, parse_span, reading_note
+        from separation.prompts import build_prompts, names_a_voice_by_sex, parse_click, parse_span
         from separation.stems import write_stems
         from soundsift.io import AudioFile, load_audio, probe
 
@@ -153,11 +153,7 @@ class Engine:
             line = f"**{i + 1}. {prompt}** — presence {result.presence[i]:.2f}" if result.presence else f"**{prompt}**"
             if prompts[i].parts:
                 line += " (one stem of " + ", ".join(f"'{t}'" for t in prompts[i].parts) + ")"
-            if prompts[i].kind == "text":
-                known = len(self.separator.net.config.click_vocabulary)
-                notes = [reading_note(t, d, sim, known) for t, (d, sim) in
-                         zip(prompts[i].texts, self.separator.text_readings(prompts[i].texts))]
-                line += "".join(f" — {n}" for n in notes if n)
+            line += "".join(f" — {n}" for n in self.separator.reading_notes([prompts[i]]))
             if result.scores:
                 s = result.scores[i].as_dict()
                 line += (f"; judge: overall {s['overall']:.2f}, recall {s['recall']:.2f}, precision {s['precision']:.2f}, "

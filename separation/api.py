@@ -11,7 +11,7 @@ import torch
 
 from separation.apply import SegmentStream, Variant, presence_probs, span_track
 from separation.click import click_window, click_window_from_file
-from separation.prompts import Prompt, build_prompts, is_path, parse_span, stem_names
+from separation.prompts import Prompt, build_prompts, is_path, parse_span, reading_note, stem_names
 from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import AudioFile, AudioTensor
@@ -96,6 +96,16 @@ class Separator:
         embs = self.encoder.embed_query_text(list(texts)) if embeddings is None else embeddings
         best = (embs @ self.vocabulary_embeddings().T).max(-1)
         return [(vocab[int(i)], float(v)) for v, i in zip(best.values, best.indices)]
+
+    def reading_notes(self, prompts: list[Prompt]) -> list[str]:
+        """One line for each text of these prompts (a union's parts apart) that is not itself one of the
+        vocabulary's descriptions: the known sound it is read as (separation/prompts.py:reading_note)."""
+        notes = []
+        for p in prompts:
+            if p.kind == "text":
+                for text, (description, sim) in zip(p.texts, self.text_readings(p.texts, p.embedding)):
+                    notes.append(reading_note(text, description, sim, len(self.net.config.click_vocabulary)))
+        return [n for n in notes if n]
 
     def video_query(self, emb: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         """The separator was trained on text and audio queries only, and a video embedding sits

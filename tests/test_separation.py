@@ -410,5 +410,7 @@ def test_a_text_prompt_says_which_known_sound_it_is_read_as():
     assert [r[0] for r in readings[1:]] == ["a drum kit", "a violin"]  # wordings of a known sound find it
     assert reading_note("A violin ", *readings[0], len(vocab)) is None
     assert reading_note("drums", *readings[1], len(vocab)) == "'drums' is read as 'a drum kit' (similarity 0.96)"
+    notes = sep.reading_notes(build_prompts(["drums | a piano", "a violin"], None, None, None))
+    assert notes == ["'drums' is read as 'a drum kit' (similarity 0.96)"]  # each part of a union apart
     unknown = reading_note("a dog barking", "bird song", UNKNOWN_BELOW - 0.01, len(vocab))
     assert unknown.startswith(f"'a dog barking' is like none of the {len(vocab)} sounds the model knows")
