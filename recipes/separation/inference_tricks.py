@@ -31,6 +31,7 @@ from tqdm import tqdm
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from separation.api import Separator
+from separation.prompts import build_prompts
 from soundsift.io import load_audio
 from soundsift.metrics import level_db, si_sdr
 from soundsift.timeline import runs
@@ -53,7 +54,7 @@ def reprompt(sep: Separator, args) -> dict:
     out = {w: [] for w in weights}
     for mix, rate, _, sources in _targets(Path(args.data), args.split, args.limit):
         for s, ref in sources:
-            prompt = sep.prepare(sep_prompts(s["captions"][0]))[0]
+            prompt = sep.prepare(build_prompts(s["captions"][0], None, None, None))[0]
             est = sep.separate(mix, rate, prompts=[prompt]).targets[0]
             out[0.0].append(_gain(est, ref, mix))
             if float(est.abs().max()) < 1e-4:  # nothing found: nothing to re-prompt with
@@ -66,12 +67,6 @@ def reprompt(sep: Separator, args) -> dict:
                 again = sep.separate(mix, rate, prompts=[replace(prompt, embedding=query)]).targets[0]
                 out[w].append(_gain(again, ref, mix))
     return {f"re-prompted, w = {w}" if w else "text": v for w, v in out.items()}
-
-
-def sep_prompts(text: str):
-    from separation.prompts import build_prompts
-
-    return build_prompts(text, None, None, None)
 
 
 def frame_spans(sep: Separator, mix: torch.Tensor, rate: int, text: str, threshold: float, minus: bool) -> list:
