@@ -192,6 +192,11 @@ def main(argv=None) -> None:
     p.add_argument("--record", action="store_true",
                    help="store the synthetic / alt / real medians in docs/results.json (the README's table)")
     args = p.parse_args(argv)
+    unknown = set(args.sets.split(",")) - {"synthetic", "alt", "real", "songs"}
+    if unknown:
+        p.error(f"unknown set(s) {', '.join(sorted(unknown))}: choose from synthetic, alt, real, songs")
+    if {"real", "songs"} & set(args.sets.split(",")) and not (Path(args.data) / "clips.jsonl").is_file():
+        p.error(f"{args.data}: no clips.jsonl (the real corpus: soundsift data real --out {args.data})")
     sep = Separator.from_pretrained(args.model)
     if args.from_hz is not None:
         import separation.apply
@@ -227,8 +232,10 @@ def main(argv=None) -> None:
         print("\n".join(table(rows, "label" if args.per_class else None)))
         if args.per_class:
             print("\n".join(table(rows)[2:]))
-    if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
+    if args.out:  # whole or not at all
+        part = Path(args.out).with_suffix(".part")
+        part.write_text(json.dumps(results, indent=1))
+        part.replace(args.out)
     if args.record:
         record_figures(results, args)
 
