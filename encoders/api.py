@@ -227,7 +227,9 @@ class PEAVEncoder:
         threshold = self.backend.frame_threshold if threshold is None else threshold
         active = (self.frame_scores(wave, sample_rate, [text])[0] >= threshold).numpy()
         step = self.backend.hop / self.sample_rate
-        return [(round(a * step, 3), round(b * step, 3)) for a, b in runs(active)]
+        # The last frame covers a partial hop; a span must not end past the input.
+        end = wave.shape[-1] / sample_rate
+        return [(round(a * step, 3), round(min(b * step, end), 3)) for a, b in runs(active)]
 
 
 class NativeBackend:

@@ -90,6 +90,9 @@ def test_frame_scores_and_spans(tiny_encoder):
     spans = tiny_encoder.spans(wave, 16000, "a violin", threshold=0.0)
     assert spans == [(0.0, 2.0)]
     assert tiny_encoder.spans(wave, 16000, "a violin", threshold=1.01) == []
+    # 2.01 s fills a last, partial frame: the span still ends at the input's end, not past it.
+    longer = noise(seconds=2.01)
+    assert tiny_encoder.spans(longer, 16000, "a violin", threshold=0.0) == [(0.0, 2.01)]
 
 
 @pytest.mark.parametrize("call,match", [
