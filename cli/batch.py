@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -18,7 +19,8 @@ def _run(args: argparse.Namespace) -> None:
     counts = separate_batch(args.source, args.out, text=args.text, audio_query=args.audio_query,
                             spans=[parse_span(s) for s in args.span or []], model=args.model, workers=args.workers,
                             address=args.address, force=args.force, encoding=args.format, device=args.device,
-                            progress=not args.quiet)
+                            progress=not args.quiet,
+                            note=None if args.quiet else lambda line: print(f"note: {line}", file=sys.stderr))
     print(f"{counts['done']} separated, {counts['failed']} failed, {counts['skipped']} already done; "
           f"results in {args.out}/results.jsonl")
 

@@ -127,6 +127,7 @@ class Engine:
         judge = self.judge if (int(candidates) > 1 or score) else None
         if judge is None and int(candidates) > 1:
             raise SoundSiftError("best-of-k needs a judge model, and none is installed")
+        prompts = self.separator.prepare(prompts)  # texts embedded once, for the separation and the reading notes
         result = self.separator.separate_stream(source, prompts=prompts, spans=span_list or None,
                                                 video=path if click_list else None, progress=progress,
                                                 candidates=int(candidates), judge=judge)

@@ -102,6 +102,10 @@ class Worker:
 
         self.model_name = model_folder_name(model)
 
+    def reading_notes(self) -> list[str]:
+        """What the text prompts are read as (Separator.reading_notes), for the driver to print once."""
+        return self.sep.reading_notes(self.prompts)
+
     def separate(self, item: Item) -> dict:
         from separation.api import check_input
         from separation.stems import write_stems
@@ -148,8 +152,9 @@ def _init_ray(address: str | None, workers: int):
 
 def separate_batch(source, out, text=None, audio_query=None, spans=None, model=None, workers: int = 1,
                    address: str | None = None, force: bool = False, encoding: str = "float32", device: str = "cpu",
-                   progress: bool = True) -> dict:
-    """Separate every file of ``source`` into ``out``; returns counts {"done", "failed", "skipped"}."""
+                   progress: bool = True, note=None) -> dict:
+    """Separate every file of ``source`` into ``out``; returns counts {"done", "failed", "skipped"}.
+    ``note``: called with each line that says what a text prompt is read as, once, before the first file."""
     from tqdm import tqdm
 
     from separation.prompts import build_prompts
@@ -172,6 +177,9 @@ def separate_batch(source, out, text=None, audio_query=None, spans=None, model=N
     actor = ray.remote(num_cpus=threads, num_gpus=gpu)(Worker)
     args = (model, prompt_args, spans, str(out), force, encoding, device, threads)
     pool = [actor.remote(*args) for _ in range(workers)]
+    if note is not None:
+        for line in ray.get(pool[0].reading_notes.remote()):
+            note(line)
     pending, queue, hours, began, replaced = {}, list(todo), 0.0, time.time(), {}
     with open(out / RESULTS, "a") as log, tqdm(total=len(todo), unit="file", disable=not progress,
                                                desc="separating") as bar:
