@@ -156,8 +156,10 @@ def _report(stems, result, source, encoding: str) -> None:
         if p < ABSENT_PRESENCE:
             level = 10 * math.log10((stem_energy + 1e-20) / (source.scan().energy + 1e-20))
             hint = "; for a voice of either sex ask for 'speech'" if names_a_voice_by_sex(prompt) else ""
+            # Past 120 dB a figure (173, 229 dB) says no more than "silent" and reads like a glitch.
+            how = "silent" if level < -120 else f"{-level:.0f} dB below the input"
             print(f"note: {prompt!r} does not seem to be in {source.path.name} (presence {p:.2f}); its stem is "
-                  f"{-level:.0f} dB below the input{hint}", file=sys.stderr)
+                  f"{how}{hint}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> None:
