@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from soundsift.timeline import SPAN_MIN_GAP, SPAN_MIN_LENGTH
+
 
 def _load_encoder(args):
     from encoders import PEAVEncoder
@@ -14,10 +16,15 @@ def _load_encoder(args):
 def _spans(args: argparse.Namespace) -> None:
     from soundsift.io import load_mono
 
+    if args.min_gap < 0 or args.min_length < 0:
+        from soundsift.errors import SoundSiftError
+
+        raise SoundSiftError("--min-gap and --min-length are seconds, at least 0")
     encoder = _load_encoder(args)
     mono = load_mono(args.file, encoder.sample_rate)  # what the encoder would make of the file, built a block at a time
     for text in args.text:
-        found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold)
+        found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold, min_gap=args.min_gap,
+                              min_length=args.min_length)
         shown = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in found) or "none"
         print(f"{text}: {shown}")
 
@@ -39,7 +46,12 @@ def add_commands(sub) -> None:
     sp = sub.add_parser("spans", help="print when a described sound is active")
     sp.add_argument("file")
     sp.add_argument("--text", action="append", required=True, help="description (repeatable)")
-    sp.add_argument("--threshold", type=float, default=None)
+    sp.add_argument("--threshold", type=float, default=None, help="frame score at which a sound is active "
+                                                                  "(default: the model's)")
+    sp.add_argument("--min-gap", type=float, default=SPAN_MIN_GAP, metavar="SECONDS",
+                    help=f"close pauses shorter than this (default {SPAN_MIN_GAP:g}; 0: every pause)")
+    sp.add_argument("--min-length", type=float, default=SPAN_MIN_LENGTH, metavar="SECONDS",
+                    help=f"drop spans shorter than this (default {SPAN_MIN_LENGTH:g})")
     sp.add_argument("--model", default=None)
     sp.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
     sp.set_defaults(func=_spans)

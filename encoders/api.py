@@ -12,7 +12,7 @@ from soundsift.checks import MIN_SECONDS, SILENCE_PEAK, check_device, check_text
 from soundsift.errors import SoundSiftError, reading_model
 from soundsift.io import mono_blocks
 from soundsift.resample import resample
-from soundsift.timeline import runs
+from soundsift.timeline import SPAN_MIN_GAP, SPAN_MIN_LENGTH, runs, smooth_frames
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "pretrained" / "peav-small"
 WINDOW_SECONDS = 10.0  # long audio is embedded window by window (attention cost grows with length)
@@ -221,12 +221,15 @@ class PEAVEncoder:
         out = [self.backend.frame_scores(mono[:, a:b], texts) for a, b in windows(mono.shape[-1], size)]
         return torch.cat(out, dim=-1)[:, :n_frames]
 
-    def spans(self, wave: torch.Tensor, sample_rate: int, text: str,
-              threshold: float | None = None) -> list[tuple[float, float]]:
-        """Time spans (seconds) where ``text`` is active, from :meth:`frame_scores`."""
+    def spans(self, wave: torch.Tensor, sample_rate: int, text: str, threshold: float | None = None,
+              min_gap: float = SPAN_MIN_GAP, min_length: float = SPAN_MIN_LENGTH) -> list[tuple[float, float]]:
+        """Time spans (seconds) where ``text`` is active, from :meth:`frame_scores`: frames at or above
+        ``threshold``, gaps under ``min_gap`` seconds closed, then spans under ``min_length`` dropped
+        (0 and 0: the raw runs of frames)."""
         threshold = self.backend.frame_threshold if threshold is None else threshold
-        active = (self.frame_scores(wave, sample_rate, [text])[0] >= threshold).numpy()
         step = self.backend.hop / self.sample_rate
+        active = (self.frame_scores(wave, sample_rate, [text])[0] >= threshold).numpy()
+        active = smooth_frames(active, min_gap, min_length, frame_seconds=step)
         # The last frame covers a partial hop; a span must not end past the input.
         end = wave.shape[-1] / sample_rate
         return [(round(a * step, 3), round(min(b * step, end), 3)) for a, b in runs(active)]

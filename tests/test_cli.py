@@ -184,6 +184,20 @@ def test_spans_and_classify_print_results():
     assert scores == sorted(scores, reverse=True)
     assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
 
+    def spans_of(*options):
+        proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a woman speaking", *options)
+        assert proc.returncode == 0, proc.stderr
+        shown = proc.stdout.split(": ", 1)[1].strip()
+        return [tuple(map(float, s.split("-"))) for s in shown.split(", ")] if shown != "none" else []
+
+    raw, joined = spans_of("--min-gap", "0", "--min-length", "0"), spans_of()
+    assert len(joined) < len(raw)  # speech's short pauses are closed
+    for a, b in raw:  # every raw run long enough to keep lies inside a joined span
+        assert b - a < 0.12 or any(a >= c - 1e-6 and b <= d + 1e-6 for c, d in joined)
+    assert all(c - b >= 0.3 - 1e-6 for (_, b), (c, _) in zip(joined, joined[1:]))
+    bad = run("spans", EXAMPLE / "mixture.flac", "--text", "speech", "--min-gap", "-1")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+
 
 @pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
 def test_a_long_compressed_input_shows_progress_while_checked_and_separated(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from soundsift.timeline import FRAME_SECONDS, runs, spans_from_frames
+from soundsift.timeline import FRAME_SECONDS, smooth_frames, spans_from_frames
 
 
 def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, abs_db: float = -60.0,
@@ -20,14 +20,7 @@ def frame_activity(wave: np.ndarray, sample_rate: int, rel_db: float = -35.0, ab
     padded[: len(wave)] = wave
     db = 10 * np.log10(np.mean(padded.reshape(n, hop) ** 2, axis=1) + 1e-20)
     active = (db > db.max() + rel_db) & (db > abs_db)
-    found = runs(active)
-    for (_, a1), (b0, _) in zip(found, found[1:]):
-        if b0 - a1 <= max_gap:
-            active[a1:b0] = True
-    for a, b in runs(active):
-        if b - a < min_len:
-            active[a:b] = False
-    return active
+    return smooth_frames(active, min_gap=(max_gap + 1) * FRAME_SECONDS, min_length=min_len * FRAME_SECONDS)
 
 
 def activity_spans(wave: np.ndarray, sample_rate: int) -> list[list[float]]:
