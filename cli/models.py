@@ -34,12 +34,27 @@ def _classify(args: argparse.Namespace) -> None:
 
     source = AudioFile(args.file)
     source.scan()  # a bad file fails before the model loads
+    labels = args.labels or _known_sounds()
+    top = args.top if args.top is not None else (len(labels) if args.labels else 5)
+    if top < 1:
+        from soundsift.errors import SoundSiftError
+
+        raise SoundSiftError("--top must be at least 1")
     encoder = _load_encoder(args)
     audio = encoder.embed_audio_file(source)
-    texts = encoder.embed_text(args.labels)
+    texts = encoder.embed_text(labels)
     scores = (audio @ texts.T)[0]
-    for i in scores.argsort(descending=True).tolist():
-        print(f"{scores[i].item():+.3f}  {args.labels[i]}")
+    for i in scores.argsort(descending=True).tolist()[:top]:
+        print(f"{scores[i].item():+.3f}  {labels[i]}")
+
+
+def _known_sounds() -> list[str]:
+    """The descriptions of the sounds the shipped separator was trained on (its vocabulary)."""
+    import json
+
+    from separation.api import DEFAULT_DIR
+
+    return json.loads((DEFAULT_DIR / "config.json").read_text())["click_vocabulary"]
 
 
 def add_commands(sub) -> None:
@@ -58,7 +73,9 @@ def add_commands(sub) -> None:
 
     c = sub.add_parser("classify", help="rank text labels by how well they describe a file")
     c.add_argument("file")
-    c.add_argument("--labels", nargs="+", required=True)
+    c.add_argument("--labels", nargs="+", help="descriptions to rank (default: the 27 sounds the separator knows)")
+    c.add_argument("--top", type=int, default=None, help="print the best N (default: every label given, "
+                                                          "or 5 of the known sounds)")
     c.add_argument("--model", default=None)
     c.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
     c.set_defaults(func=_classify)

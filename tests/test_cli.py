@@ -182,6 +182,11 @@ def test_spans_and_classify_print_results():
     assert sorted(ranked) == sorted(labels)
     scores = [float(line.split()[0]) for line in proc.stdout.strip().splitlines()]
     assert scores == sorted(scores, reverse=True)
+    known = run("classify", EXAMPLE / "s1-telephone-ring.flac")  # no labels: the separator's known sounds
+    assert known.returncode == 0, known.stderr
+    named = [line.split("  ", 1)[1] for line in known.stdout.strip().splitlines()]
+    assert len(named) == 5 and len(set(named)) == 5 and named[0] == "a telephone ringing"
+    assert run("classify", EXAMPLE / "s1-telephone-ring.flac", "--top", "0").returncode == 1
     assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
 
     def spans_of(*options):
