@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from soundsift.timeline import SPAN_MIN_GAP, SPAN_MIN_LENGTH
 
@@ -22,11 +23,13 @@ def _spans(args: argparse.Namespace) -> None:
         raise SoundSiftError("--min-gap and --min-length are seconds, at least 0")
     encoder = _load_encoder(args)
     mono = load_mono(args.file, encoder.sample_rate)  # what the encoder would make of the file, built a block at a time
-    for text in args.text:
-        found = encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold, min_gap=args.min_gap,
-                              min_length=args.min_length)
-        shown = ", ".join(f"{a:.2f}-{b:.2f}" for a, b in found) or "none"
-        print(f"{text}: {shown}")
+    found = {text: encoder.spans(mono, encoder.sample_rate, text, threshold=args.threshold, min_gap=args.min_gap,
+                                 min_length=args.min_length) for text in args.text}
+    if args.json:
+        print(json.dumps({text: [list(s) for s in spans] for text, spans in found.items()}))
+        return
+    for text, spans in found.items():
+        print(f"{text}: " + (", ".join(f"{a:.2f}-{b:.2f}" for a, b in spans) or "none"))
 
 
 def _classify(args: argparse.Namespace) -> None:
@@ -44,14 +47,16 @@ def _classify(args: argparse.Namespace) -> None:
     audio = encoder.embed_audio_file(source)
     texts = encoder.embed_text(labels)
     scores = (audio @ texts.T)[0]
-    for i in scores.argsort(descending=True).tolist()[:top]:
+    best = scores.argsort(descending=True).tolist()[:top]
+    if args.json:
+        print(json.dumps([{"label": labels[i], "similarity": round(scores[i].item(), 4)} for i in best]))
+        return
+    for i in best:
         print(f"{scores[i].item():+.3f}  {labels[i]}")
 
 
 def _known_sounds() -> list[str]:
     """The descriptions of the sounds the shipped separator was trained on (its vocabulary)."""
-    import json
-
     from separation.api import DEFAULT_DIR
 
     return json.loads((DEFAULT_DIR / "config.json").read_text())["click_vocabulary"]
@@ -69,6 +74,7 @@ def add_commands(sub) -> None:
                     help=f"drop spans shorter than this (default {SPAN_MIN_LENGTH:g})")
     sp.add_argument("--model", default=None)
     sp.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
+    sp.add_argument("--json", action="store_true", help="one JSON line: {text: [[start, end], ...]}")
     sp.set_defaults(func=_spans)
 
     c = sub.add_parser("classify", help="rank text labels by how well they describe a file")
@@ -78,4 +84,5 @@ def add_commands(sub) -> None:
                                                           "or 5 of the known sounds)")
     c.add_argument("--model", default=None)
     c.add_argument("--device", default="cpu", help="where the model runs: cpu (default), cuda, cuda:N, mps")
+    c.add_argument("--json", action="store_true", help="one JSON line: [{label, similarity}, ...], best first")
     c.set_defaults(func=_classify)

@@ -1,5 +1,6 @@
 """The `soundsift` command end to end, with the shipped models and the shipped examples."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -186,14 +187,15 @@ def test_spans_and_classify_print_results():
     assert known.returncode == 0, known.stderr
     named = [line.split("  ", 1)[1] for line in known.stdout.strip().splitlines()]
     assert len(named) == 5 and len(set(named)) == 5 and named[0] == "a telephone ringing"
+    as_json = json.loads(run("classify", EXAMPLE / "s1-telephone-ring.flac", "--json").stdout)
+    assert [r["label"] for r in as_json] == named
     assert run("classify", EXAMPLE / "s1-telephone-ring.flac", "--top", "0").returncode == 1
     assert run("spans", EXAMPLE / "mixture.flac", "--text", "").returncode == 1
 
     def spans_of(*options):
-        proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a woman speaking", *options)
+        proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a woman speaking", "--json", *options)
         assert proc.returncode == 0, proc.stderr
-        shown = proc.stdout.split(": ", 1)[1].strip()
-        return [tuple(map(float, s.split("-"))) for s in shown.split(", ")] if shown != "none" else []
+        return [tuple(s) for s in json.loads(proc.stdout)["a woman speaking"]]
 
     raw, joined = spans_of("--min-gap", "0", "--min-length", "0"), spans_of()
     assert len(joined) < len(raw)  # speech's short pauses are closed
