@@ -97,7 +97,6 @@ def test_separate_accepts_video_spans_and_audio_queries(tmp_path):
 
 def test_separate_by_clicks_on_the_video(tmp_path):
     """Each click on an object of the shipped scene gives its own stem, named after the click."""
-    import json
 
     row = next(json.loads(line) for line in (ROOT / "examples" / "manifest.jsonl").open()
                if json.loads(line)["id"] == EXAMPLE.name)

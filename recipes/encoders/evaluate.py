@@ -16,7 +16,9 @@ Definitions (all on one split of a corpus built by the data engine):
   the top-ranked clip is of the object's class (a clip-level hit needs audio-visual sync on top).
 - ``per_class``: each class's clips and its zero-shot accuracy (seen prompts).
 - span F1: the frame-level model on each mixture with each present source's caption, 40 ms frames,
-  micro-averaged; ``absent_fpr``: frames flagged for a class that is not in the mixture.
+  micro-averaged; ``span_f1_joined``: the same for the spans ``enc.spans`` returns (short pauses closed,
+  blips dropped: soundsift/timeline.py:smooth_frames); ``absent_fpr``: frames flagged for a class that is
+  not in the mixture.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from recipes import common
-from soundsift.timeline import FRAME_SECONDS, frames_from_spans
+from soundsift.timeline import FRAME_SECONDS, SPAN_MIN_GAP, SPAN_MIN_LENGTH, frames_from_spans, smooth_frames
 from recipes.data.build import read_manifest
 from recipes.data.taxonomy import BY_LABEL, TARGET_LABELS
 from soundsift.errors import SoundSiftError
@@ -62,6 +64,7 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
     src_emb, src_cls, mix_emb, scene_queries, object_queries, object_keys = [], [], [], [], [], []
     mix_sync, scene_sync = [], []  # audio-visual sync sequences, when the encoder has a sync tower
     span_counts = np.zeros(3, dtype=np.int64)  # tp, fp, fn
+    joined_counts = np.zeros(3, dtype=np.int64)
     absent_fp = absent_total = 0
     rng = np.random.default_rng(0)
     for row in tqdm(rows, desc="evaluating encoders", disable=not progress):
@@ -73,6 +76,8 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
         scores, truth = span_scores(encoder, mix, rate, row, rng)
         flagged = scores >= encoder.backend.frame_threshold
         span_counts += frame_counts(flagged[:-1], truth[:-1])
+        joined = np.stack([smooth_frames(f, SPAN_MIN_GAP, SPAN_MIN_LENGTH) for f in flagged[:-1]])
+        joined_counts += frame_counts(joined, truth[:-1])  # the spans `enc.spans` returns
         absent_fp += int(flagged[-1].sum())
         absent_total += flagged.shape[1]
         for s in present:
@@ -140,7 +145,8 @@ def evaluate(encoder, root: str | Path, split: str = "test", limit: int | None =
                        "object_candidates": len(keys)})
     tp, fp, fn = span_counts.tolist()
     result.update({"span_f1": f1(tp, fp, fn), "span_precision": tp / max(tp + fp, 1),
-                   "span_recall": tp / max(tp + fn, 1), "absent_fpr": absent_fp / max(absent_total, 1)})
+                   "span_recall": tp / max(tp + fn, 1), "absent_fpr": absent_fp / max(absent_total, 1),
+                   "span_f1_joined": f1(*joined_counts.tolist())})
     return result
 
 
