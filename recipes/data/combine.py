@@ -13,17 +13,45 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from recipes.data.build import read_manifest
 
 
-def combine(out: str | Path, train: list[str], evaluation: str) -> Path:
+def kept_recordings(rows: list[dict], share: float, seed: int) -> set[str]:
+    """A seeded ``share`` of the recordings (attributes.recording) the rows' sources come from, drawn
+    per class (at least one of each), so that every class keeps some recordings."""
+    by_label: dict[str, set[str]] = {}
+    for row in rows:
+        for s in row["sources"]:
+            rec = (s.get("attributes") or {}).get("recording")
+            if rec:
+                by_label.setdefault(s["label"], set()).add(rec)
+    rng = np.random.default_rng(seed)
+    kept = set()
+    for label in sorted(by_label):
+        recs = sorted(by_label[label])
+        kept.update(rng.choice(recs, size=max(1, round(share * len(recs))), replace=False).tolist())
+    return kept
+
+
+def combine(out: str | Path, train: list[str], evaluation: str, keep_recordings: float = 1.0,
+            seed: int = 0) -> Path:
+    """``keep_recordings``: below 1, a training row of a recorded corpus is kept only when every source
+    comes from the seeded share of its corpus' recordings (kept_recordings); renders are all kept."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, counts = [], {}
     for root, splits in [(t, ("train",)) for t in train] + [(evaluation, ("val", "test"))]:
         prefix = os.path.relpath(Path(root).resolve(), out.resolve())
         for split in splits:
-            for row in read_manifest(root, split):
+            found = read_manifest(root, split)
+            if split == "train" and keep_recordings < 1:
+                kept = kept_recordings(found, keep_recordings, seed)
+                recorded = lambda r: [(s.get("attributes") or {}).get("recording") for s in r["sources"]]  # noqa: E731
+                found = [r for r in found if all(rec is None or rec in kept for rec in recorded(r))]
+                counts[root] = {"recordings": len(kept), "rows": len(found)}
+            for row in found:
                 name = Path(root).resolve().name
                 row = {**row, "id": f"{name}-{row['id']}", "mixture": f"{prefix}/{row['mixture']}",
                        "sources": [{**s, "path": f"{prefix}/{s['path']}"} for s in row["sources"]],
@@ -32,7 +60,10 @@ def combine(out: str | Path, train: list[str], evaluation: str) -> Path:
     tmp = out / "manifest.part"
     tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     tmp.replace(out / "manifest.jsonl")
-    (out / "build.json").write_text(json.dumps({"preset": "combined", "train": train, "eval": evaluation}, indent=1))
+    build = {"preset": "combined", "train": train, "eval": evaluation}
+    if keep_recordings < 1:
+        build.update(keep_recordings=keep_recordings, seed=seed, kept=counts)
+    (out / "build.json").write_text(json.dumps(build, indent=1))
     return out / "manifest.jsonl"
 
 
@@ -41,8 +72,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     ap.add_argument("--train", nargs="+", required=True, help="corpora whose training rows are used")
     ap.add_argument("--eval", required=True, help="the corpus whose val and test rows are used")
+    ap.add_argument("--keep-recordings", type=float, default=1.0, metavar="SHARE",
+                    help="keep only training rows made of this seeded share of each class's recordings "
+                         "(a learning curve over real data; default 1: all)")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    print(combine(args.out, args.train, args.eval))
+    if not 0 < args.keep_recordings <= 1:
+        ap.error("--keep-recordings is a share in (0, 1]")
+    print(combine(args.out, args.train, args.eval, args.keep_recordings, args.seed))
     return 0
 
 
