@@ -548,6 +548,41 @@ def test_corpora_combine_without_copying(tiny_corpus, tmp_path):
     assert not list((tmp_path / "both").rglob("*.flac"))
 
 
+def test_combine_keeps_a_share_of_each_class_recordings_and_only_rows_made_of_them(tiny_corpus, tmp_path):
+    import json
+
+    from recipes.data.build import read_manifest
+    from recipes.data.combine import combine
+
+    # a recorded corpus: the tiny corpus' rows, each source said to come from one of 8 recordings of its class
+    real = tmp_path / "real"
+    real.mkdir()
+    rows = read_manifest(tiny_corpus, "train") + read_manifest(tiny_corpus, "val")
+    for i, row in enumerate(rows):
+        for j, s in enumerate(row["sources"]):
+            s["path"] = str((tiny_corpus / s["path"]).resolve())
+            s["attributes"] = {"recording": f"{s['label']}-{(i + j) % 8}"}
+    (real / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    train = [r for r in rows if r["split"] == "train"]
+    labels = {s["label"] for r in train for s in r["sources"]}
+
+    combine(tmp_path / "half", [str(real), str(tiny_corpus)], str(tiny_corpus), keep_recordings=0.5, seed=1)
+    kept = [r for r in read_manifest(tmp_path / "half", "train") if r["id"].startswith("real-")]
+    used = {s["attributes"]["recording"] for r in kept for s in r["sources"]}
+    build = json.loads((tmp_path / "half" / "build.json").read_text())
+    assert build["kept"][str(real)]["recordings"] <= 4 * len(labels) and 0 < len(kept) < len(train)
+    assert len(used) <= 4 * len(labels)  # at most half of each class's 8 recordings
+    everything = {s["attributes"]["recording"] for r in train for s in r["sources"]}
+    dropped = [r for r in train if not all(s["attributes"]["recording"] in used for s in r["sources"])]
+    assert len(kept) + len(dropped) == len(train) and everything - used  # whole rows go, never part of one
+    # the renders and the evaluation splits are untouched
+    assert len(read_manifest(tmp_path / "half", "val")) == len(read_manifest(tiny_corpus, "val"))
+    assert sum(r["id"].startswith(tiny_corpus.name) for r in read_manifest(tmp_path / "half", "train")) == \
+        len(read_manifest(tiny_corpus, "train"))
+    combine(tmp_path / "again", [str(real)], str(tiny_corpus), keep_recordings=0.5, seed=1)
+    assert [r["id"] for r in read_manifest(tmp_path / "again", "train")] == [r["id"] for r in kept]  # seeded
+
+
 def test_real_stage_joins_corpora_holds_renders_only_and_keeps_the_sync_towers_audio(tiny_corpus, tmp_path):
     from encoders.modeling import PEAVModel
 
