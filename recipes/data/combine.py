@@ -18,13 +18,18 @@ import numpy as np
 from recipes.data.build import read_manifest
 
 
+def _recording(source: dict) -> str | None:
+    """The recording a source comes from (None for a render)."""
+    return (source.get("attributes") or {}).get("recording")
+
+
 def kept_recordings(rows: list[dict], share: float, seed: int) -> set[str]:
     """A seeded ``share`` of the recordings (attributes.recording) the rows' sources come from, drawn
     per class (at least one of each), so that every class keeps some recordings."""
     by_label: dict[str, set[str]] = {}
     for row in rows:
         for s in row["sources"]:
-            rec = (s.get("attributes") or {}).get("recording")
+            rec = _recording(s)
             if rec:
                 by_label.setdefault(s["label"], set()).add(rec)
     rng = np.random.default_rng(seed)
@@ -48,8 +53,7 @@ def combine(out: str | Path, train: list[str], evaluation: str, keep_recordings:
             found = read_manifest(root, split)
             if split == "train" and keep_recordings < 1:
                 kept = kept_recordings(found, keep_recordings, seed)
-                recorded = lambda r: [(s.get("attributes") or {}).get("recording") for s in r["sources"]]  # noqa: E731
-                found = [r for r in found if all(rec is None or rec in kept for rec in recorded(r))]
+                found = [r for r in found if all(_recording(s) in kept or _recording(s) is None for s in r["sources"])]
                 counts[root] = {"recordings": len(kept), "rows": len(found)}
             for row in found:
                 name = Path(root).resolve().name
