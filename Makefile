@@ -48,9 +48,10 @@ $(STAMP): pyproject.toml
 run: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift separate examples/test/test-000001/mixture.flac --text "a woman speaking" -o separated --force
 
-# Tests marked slow run only with ALL=1 (as CI does: .ci/run); the rest take under 5 minutes on 2 cores.
+# Tests marked slow run only with ALL=1 (as CI does: .ci/run); the rest take about 3 minutes on 2 cores, in two
+# pytest-xdist workers (4 minutes in one). ALL=1 runs in one process: the slow tests time servers and subprocesses.
 test: setup
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(if $(ALL),,-m "not slow")
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(if $(ALL),,-m "not slow" -n 2)
 
 examples: setup
 	HF_HUB_OFFLINE=1 $(VENV)/bin/soundsift data build --preset examples --out examples --seed 2026 --force
