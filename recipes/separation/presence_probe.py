@@ -11,10 +11,13 @@ ones through:
   of the mixture, fitted on ``--train`` mixtures;
 - ``yamnet``: the same on YAMNet's pooled embedding (``recipes.encoders.frontend_probe.YAMNet``; needs
   the ``probe`` extra);
+- ``frames``: the encoder's frame-level (PE-A-Frame) scores for the class caption over the mixture, the
+  mean of its 25 highest 40 ms frames (a second text-conditioned listener; nothing to fit);
 - ``gate+X``: the gate's logit and probe X's logit joined by a logistic regression fitted on the first
   ``--eval`` split (so it is read fairly only on the others).
 
     python -m recipes.separation.presence_probe --train data/real-mix-more --eval data/real:val data/real:test
+    python -m recipes.separation.presence_probe --no-probes --eval data/real:val data/real:test  # gate, frames
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from soundsift.io import load_audio
 from soundsift.resample import resample
 
 KEEP_PRESENT = 0.95  # the bar lets this share of present pairs through
+TOP_FRAMES = 25  # 1 s of 40 ms frames: a sound shorter than that still counts whole
 
 
 def mixtures(root: Path, split: str, limit: int | None = None) -> list[tuple[Path, set[str]]]:
@@ -53,12 +57,15 @@ def leak_at_bar(scores: np.ndarray, present: np.ndarray) -> float:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--train", type=Path, required=True, help="mixtures the probes are fitted on (train split)")
+    p.add_argument("--train", type=Path, default=None, help="mixtures the probes are fitted on (train split)")
     p.add_argument("--train-limit", type=int, default=4000)
     p.add_argument("--eval", nargs="+", required=True, help="DIR:SPLIT; the first also fits the gate+X joins")
     p.add_argument("--model", default=None, help="separator folder (default: the shipped one)")
     p.add_argument("--no-yamnet", action="store_true", help="leave YAMNet out (no probe extra installed)")
+    p.add_argument("--no-probes", action="store_true", help="no fitted probes: the gate and the frame scores only")
     args = p.parse_args(argv)
+    if not args.no_probes and args.train is None:
+        p.error("--train is needed for the probes (or --no-probes)")
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import StandardScaler
@@ -69,13 +76,14 @@ def main(argv=None) -> None:
 
     sep = Separator.from_pretrained(args.model)
     labels = list(TARGET_LABELS)
-    captions = sep.encoder.embed_query_text([BY_LABEL[c].captions[0] for c in labels])
-    fronts = {"encoder": lambda w, r: sep.encoder.embed_audio(w, r)[0].numpy()}
-    if not args.no_yamnet:
+    texts = [BY_LABEL[c].captions[0] for c in labels]
+    captions = sep.encoder.embed_query_text(texts)
+    fronts = {} if args.no_probes else {"encoder": lambda w, r: sep.encoder.embed_audio(w, r)[0].numpy()}
+    if not args.no_yamnet and not args.no_probes:
         fronts["yamnet"] = YAMNet().embed
 
     def embed(items, desc: str, gate: bool) -> dict[str, np.ndarray]:
-        out = {name: [] for name in [*fronts, *(["gate"] if gate else [])]}
+        out = {name: [] for name in [*fronts, *(["gate", "frames"] if gate else [])]}
         for path, _ in tqdm(items, desc=desc):
             wave, rate = load_audio(path)
             for name, f in fronts.items():
@@ -84,12 +92,16 @@ def main(argv=None) -> None:
                 mono = resample(wave.mean(0, keepdim=True), rate, sep.sample_rate)
                 prob = presence_probs(sep.net, mono, captions).clamp(1e-6, 1 - 1e-6)
                 out["gate"].append(torch.logit(prob).numpy())
+                frames = sep.encoder.frame_scores(wave, rate, texts).numpy()
+                top = np.sort(frames, axis=1)[:, -TOP_FRAMES:].mean(1).clip(1e-6, 1 - 1e-6)
+                out["frames"].append(np.log(top / (1 - top)))
         return {k: np.stack(v) for k, v in out.items()}
 
-    train = mixtures(args.train, "train", args.train_limit)
-    y_train = presence_table(train, labels)
-    x_train = embed(train, "training mixtures", gate=False)
     probes = {}
+    if fronts:
+        train = mixtures(args.train, "train", args.train_limit)
+        y_train = presence_table(train, labels)
+        x_train = embed(train, "training mixtures", gate=False)
     for name in fronts:
         scaler = StandardScaler().fit(x_train[name])
         x = scaler.transform(x_train[name])
@@ -102,14 +114,14 @@ def main(argv=None) -> None:
         items = mixtures(Path(root), split)
         present = presence_table(items, labels)
         feats = embed(items, spec, gate=True)
-        scores = {"gate": feats["gate"]}
+        scores = {"gate": feats["gate"], "frames": feats["frames"]}
         for name, (scaler, per_class) in probes.items():
             x = scaler.transform(feats[name])
             s = np.full(present.shape, -20.0)
             for c, model in per_class.items():
                 s[:, c] = model.decision_function(x)
             scores[name] = s
-        for name in fronts:
+        for name in [*fronts, "frames"]:
             pair = np.stack([scores["gate"].ravel(), scores[name].ravel()], axis=1)
             if k == 0:
                 joins[name] = LogisticRegression().fit(pair, present.ravel())
