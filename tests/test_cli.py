@@ -1,6 +1,7 @@
 """The `soundsift` command end to end, with the shipped models and the shipped examples."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,6 +204,22 @@ def test_spans_and_classify_print_results():
     assert all(c - b >= 0.3 - 1e-6 for (_, b), (c, _) in zip(joined, joined[1:]))
     bad = run("spans", EXAMPLE / "mixture.flac", "--text", "speech", "--min-gap", "-1")
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+
+
+@pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)
+def test_spans_of_a_sound_the_separator_hears_as_absent_get_a_note(tmp_path):
+    proc = run("spans", EXAMPLE / "mixture.flac", "--text", "a helicopter", "--text", "a woman speaking")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("a helicopter: ") and "none" not in proc.stdout.splitlines()[0]  # frames flag some
+    notes = [line for line in proc.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "'a helicopter' does not seem to be in mixture.flac" in notes[0]
+    # the same verdict, to the digit, as `soundsift separate` gives the same prompt on the same file
+    sep = run("separate", EXAMPLE / "mixture.flac", "--text", "a helicopter", "-o", tmp_path / "out")
+    assert sep.returncode == 0, sep.stderr
+    presence = re.search(r"\(presence (\d\.\d\d)", notes[0]).group(1)
+    assert f"(presence {presence})" in sep.stderr
+    quiet = run("spans", EXAMPLE / "mixture.flac", "--text", "a helicopter", "--no-presence")
+    assert quiet.stdout == proc.stdout.splitlines()[0] + "\n" and "note:" not in quiet.stderr
 
 
 @pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)

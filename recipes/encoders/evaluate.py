@@ -38,12 +38,19 @@ from soundsift.io import load_audio, load_video
 from soundsift.metrics import f1, frame_counts, recall_at_k
 
 
-def span_scores(encoder, mix: torch.Tensor, rate: int, row: dict, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Frame scores and true activity [N, F] for each present target's first caption, plus a last row
-    for one randomly chosen absent class (true activity: none)."""
+def span_texts(row: dict, rng) -> list[str]:
+    """Each present target's first caption, then one randomly chosen absent class's."""
     present = [s for s in row["sources"] if s["target"]]
     absent = [c for c in TARGET_LABELS if c not in {s["label"] for s in present}]
-    texts = [s["captions"][0] for s in present] + [BY_LABEL[absent[int(rng.integers(len(absent)))]].captions[0]]
+    return [s["captions"][0] for s in present] + [BY_LABEL[absent[int(rng.integers(len(absent)))]].captions[0]]
+
+
+def span_scores(encoder, mix: torch.Tensor, rate: int, row: dict, rng,
+                texts: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame scores and true activity [N, F] for each present target's first caption, plus a last row
+    for one randomly chosen absent class (true activity: none); ``texts``: those of :func:`span_texts`."""
+    present = [s for s in row["sources"] if s["target"]]
+    texts = span_texts(row, rng) if texts is None else texts
     scores = encoder.frame_scores(mix, rate, texts).numpy()
     n = min(scores.shape[1], int(round(row["duration"] / FRAME_SECONDS)))
     truth = np.stack([frames_from_spans(s["activity"], n) for s in present] + [np.zeros(n, dtype=bool)])
