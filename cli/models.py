@@ -37,28 +37,35 @@ def _spans(args: argparse.Namespace) -> None:
     from cli.separate import ABSENT_PRESENCE
 
     asked = [text for text, spans in found.items() if spans]
-    for text, p in zip(asked, _presence(args, mono, encoder.sample_rate, asked)):
+    readings, presence = _presence(args, mono, encoder.sample_rate, asked)
+    for note in readings:  # the verdict below is on what the separator reads a wording as
+        print(f"note: {note}", file=sys.stderr)
+    for text, p in zip(asked, presence):
         if p < ABSENT_PRESENCE:
             print(f"note: {text!r} does not seem to be in {Path(args.file).name} (presence {p:.2f}, the separator's "
                   f"gate); its spans may be false", file=sys.stderr)
 
 
-def _presence(args, mono, rate: int, texts: list[str]) -> list[float]:
-    """Each text's presence over the input by the shipped separator's gate, as ``soundsift separate``
-    reports it. The frame model gives some span to 60-72 % of absent prompts on the test sets; the gate
+def _presence(args, mono, rate: int, texts: list[str]) -> tuple[list[str], list[float]]:
+    """What the shipped separator reads each text as (its notes for wordings it does not know, as
+    ``soundsift separate`` prints them) and each text's presence over the input by its gate, as
+    ``soundsift separate`` reports it. The frame model gives some span to 60-72 % of absent prompts on the test sets; the gate
     flags two in three of those on recordings (docs/ENCODERS.md, "The separator's word on spans")."""
     if not texts:
-        return []
+        return [], []
     from separation import Separator
+    from separation.prompts import build_prompts
     from soundsift.errors import SoundSiftError
 
+    sep = Separator.from_pretrained(device=args.device)
+    prompts = sep.prepare(build_prompts(texts, None, None, None))
     try:
-        stream = Separator.from_pretrained(device=args.device).separate_stream(mono, rate, text=texts)
+        stream = sep.separate_stream(mono, rate, prompts=prompts)
         for _ in stream.blocks():  # the stems are not kept: only the gate's verdict is wanted
             pass
     except SoundSiftError:  # an input the separator refuses: the spans stand without its verdict
-        return []
-    return stream.presence or []
+        return [], []
+    return sep.reading_notes(prompts), stream.presence or []
 
 
 def _classify(args: argparse.Namespace) -> None:
