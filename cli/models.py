@@ -49,8 +49,9 @@ def _spans(args: argparse.Namespace) -> None:
 def _presence(args, mono, rate: int, texts: list[str]) -> tuple[list[str], list[float]]:
     """What the shipped separator reads each text as (its notes for wordings it does not know, as
     ``soundsift separate`` prints them) and each text's presence over the input by its gate, as
-    ``soundsift separate`` reports it. The frame model gives some span to 60-72 % of absent prompts on the test sets; the gate
-    flags two in three of those on recordings (docs/ENCODERS.md, "The separator's word on spans")."""
+    ``soundsift separate`` reports it. The frame model gives some span to 60-72 % of absent prompts on the
+    test sets; the gate flags two in three of those on recordings (docs/ENCODERS.md, "The separator's word
+    on spans")."""
     if not texts:
         return [], []
     from separation import Separator

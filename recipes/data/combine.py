@@ -53,7 +53,8 @@ def combine(out: str | Path, train: list[str], evaluation: str, keep_recordings:
             found = read_manifest(root, split)
             if split == "train" and keep_recordings < 1:
                 kept = kept_recordings(found, keep_recordings, seed)
-                found = [r for r in found if all(_recording(s) in kept or _recording(s) is None for s in r["sources"])]
+                allowed = kept | {None}  # None: a rendered source, always kept
+                found = [r for r in found if all(_recording(s) in allowed for s in r["sources"])]
                 counts[root] = {"recordings": len(kept), "rows": len(found)}
             for row in found:
                 name = Path(root).resolve().name

@@ -64,13 +64,12 @@ def measure(pairs, gap: float, length: float) -> dict:
 def gated(pairs, bar: float) -> dict:
     """Spans at the shipped joining, dropped where the gate's presence is below ``bar``."""
     counts = np.zeros(3, dtype=np.int64)
-    present = with_spans = below = absent_kept = 0
+    present = below = absent_kept = 0
     for flags, truth, presence in pairs:
         flags = np.stack([smooth_frames(f, SPAN_MIN_GAP, SPAN_MIN_LENGTH) for f in flags])
         kept = flags & (presence >= bar)[:, None]
         counts += frame_counts(kept[:-1], truth[:-1])
         present += len(flags) - 1
-        with_spans += int(flags[:-1].any(1).sum())
         below += int((flags[:-1].any(1) & ~kept[:-1].any(1)).sum())
         absent_kept += bool(kept[-1].any())
     tp, fp, fn = counts.tolist()
