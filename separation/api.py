@@ -248,6 +248,21 @@ class Separator:
         shape = next(t for t in tracks if t is not None).shape
         return torch.stack([torch.zeros(shape) if t is None else t for t in tracks])
 
+    def size_levels(self, prompts: list[Prompt], video, seconds: float, progress: bool = False) -> torch.Tensor | None:
+        """Each prompt's expected level [K, N] in dB from its clicked object's size on each video frame
+        (separation/visual.py ``size_levels``), NaN for other prompts; None where the config does not
+        read sizes (``click_size_db`` 0) or no prompt is a click."""
+        from separation.visual import size_levels
+
+        cfg = self.net.config
+        if not cfg.click_size_db or not cfg.visual_dim or not any(p.kind == "click" for p in prompts):
+            return None
+        levels = [size_levels(self._tracked_click(video, p.value, seconds, progress)[1], seconds,
+                              cfg.click_size_db, cfg.click_size_floor_db) if p.kind == "click" else None
+                  for p in prompts]
+        n = next(v for v in levels if v is not None).shape[-1]
+        return torch.stack([torch.full((n,), float("nan")) if v is None else v for v in levels])
+
     def click_track(self, video, click, seconds: float, progress: bool = False):
         """The clicked object's box through a video file (:class:`separation.click.ClickTrack`), the
         same track its timing came from (kept from the separation when there was one)."""
@@ -440,6 +455,7 @@ class Separator:
         biases = [self.net.config.click_presence_bias if p.kind == "click" else 0.0 for p in prompts]
         variants = [Variant(tuple(range(len(g)))) for g in groups]  # mask power and sharpness as trained
         visual = self.timing_tracks(prompts, video, stats.frames / audio.sample_rate, progress)
+        levels = self.size_levels(prompts, video, stats.frames / audio.sample_rate, progress)
         scores = choices = None
         if candidates > 1 or judge is not None:
             if judge is None:
@@ -456,7 +472,7 @@ class Separator:
         if visual is not None:
             visual = visual.repeat_interleave(torch.tensor([len(g) for g in groups]), dim=0)
         segments = SegmentStream(self.net, torch.cat(groups), total, track, segment=segment, progress=progress,
-                                 variants=variants, visual=visual,
+                                 variants=variants, visual=visual, levels=levels,
                                  high_band=high_band and audio.sample_rate > self.sample_rate)
         return StreamedSeparation(audio, stats.frames, segments, self.sample_rate, [p.label for p in prompts],
                                   stem_names(prompts), scores, choices, readings)

@@ -56,6 +56,40 @@ def high_band_gains(masks: torch.Tensor, spec_mono: torch.Tensor, sample_rate: i
     return (gains[:, j0] * (1 - w) + gains[:, j1] * w).clamp(0, 1) ** HIGH_BAND_POWER
 
 
+# The output's level is smoothed over this long before it is compared with the object's size (the
+# renderer sizes an object by its sound's level over 0.1 s).
+PULSE_SMOOTH_SECONDS = 0.1
+PULSE_LOUD_DB = -20.0  # frames where the object is at most this far below its largest: its level's scale is read there
+
+
+def pulse_gains(power: torch.Tensor, level: torch.Tensor, quantile: float, min_corr: float,
+                smooth: int, margin: float = 0.0, quiet: float = 0.0) -> torch.Tensor | None:
+    """Per frame gains [T] (at most 1) that turn a click's output down to the level its object's size
+    says, or None where the size says nothing here. ``power``: the output's power per STFT frame [T];
+    ``level``: the object's expected level per frame in dB below its loudest [T] (NaN where it was not
+    tracked). The output's level over ``smooth`` frames, less the expected level, at its ``quantile``
+    over frames where the object is large, is the object's own loudest level (where another sound
+    shares the output the difference is larger, so a low quantile reads it). Only if the output's
+    level correlates with the expected one by ``min_corr``: a picture that pulses with the sound. Only
+    what lies more than ``margin`` dB above the expected level is turned down (to that margin), and only
+    in frames where the object is ``quiet`` dB or more below its loudest: the size says the level only
+    roughly, and a frame turned down by mistake is lost from the target."""
+    known = ~torch.isnan(level)
+    if int(known.sum()) < 4 or float(level[known].max() - level[known].min()) < 1.0:
+        return None
+    pad = smooth // 2
+    smoothed = torch.nn.functional.avg_pool1d(power[None, None], smooth, 1, pad, count_include_pad=False)[0, 0]
+    db = 10 * torch.log10(smoothed[: len(level)] + 1e-10)
+    a, b = db[known], level[known]
+    corr = torch.corrcoef(torch.stack([a, b]))[0, 1]
+    loud = known & (level >= PULSE_LOUD_DB)
+    if not bool(corr >= min_corr) or not bool(loud.any()):
+        return None
+    top = torch.quantile(db[loud] - level[loud], quantile)
+    turn = known & (level <= quiet)
+    return torch.where(turn, 10 ** ((level + top + margin - db).clamp(max=0) / 20), torch.ones_like(db))
+
+
 @torch.no_grad()
 def presence_probs(net, wave: torch.Tensor, queries: torch.Tensor) -> torch.Tensor | None:
     """Each query's presence probability [K] in ``wave`` [C, T] at the net's rate, taken as one
@@ -97,13 +131,15 @@ class SegmentStream:
     and segment whatever the variants. ``share``: the outputs are prompts sharing the mixture (their
     masks are scaled to sum to at most 1); False for candidates of one prompt, each a separation.
     ``visual``: each query's timing track [K, d, N] over the whole input (zeros for a prompt that is
-    not a click), for a net that reads one (``visual_dim``). ``high_band``: each output also carries, as
-    one more channel after the input's, its gain for content above the net's band (:func:`high_band_gains`)."""
+    not a click), for a net that reads one (``visual_dim``). ``levels``: each variant's expected level
+    in dB [K, N] over the whole input, from its clicked object's size (NaN where there is none), which
+    :func:`pulse_gains` holds its output to. ``high_band``: each output also carries, as one more channel
+    after the input's, its gain for content above the net's band (:func:`high_band_gains`)."""
 
     def __init__(self, net, queries: torch.Tensor, total: int, track: torch.Tensor | None = None,
                  segment: float = 8.0, overlap: float = 0.25, progress: bool = False,
                  variants: list[Variant] | None = None, share: bool = True, visual: torch.Tensor | None = None,
-                 high_band: bool = False):
+                 high_band: bool = False, levels: torch.Tensor | None = None):
         self.device = net.window.device  # the net's device; blocks come and go on the CPU
         self.net, self.total, self.share, self.high_band = net, total, share, high_band
         self.queries = queries.to(self.device)
@@ -120,6 +156,7 @@ class SegmentStream:
         self._unions = len(pairs) > len(self.variants)
         self.track = None if track is None else track.to(self.device)
         self.visual = None if visual is None else visual.to(self.device)
+        self.levels = None if levels is None else levels.to(self.device)
         self.size = min(int(segment * net.config.sample_rate), total)
         hop = max(1, int(self.size * (1 - overlap)))
         self.starts = list(range(0, max(total - self.size, 0) + 1, hop))
@@ -158,6 +195,8 @@ class SegmentStream:
             union = masks.new_zeros(len(self.variants), *masks.shape[1:]).index_add_(0, self._owner, masks)
             masks = union.clamp(max=1.0)
         masks = masks * self._gain[:, None, None]
+        if self.levels is not None:
+            masks = self._pulse(masks, spec_mono[0], start)
         if self.share:
             total_mask = masks.sum(0, keepdim=True)
             masks = masks / total_mask.clamp(min=1.0)  # several prompts never take more than the mixture
@@ -168,6 +207,28 @@ class SegmentStream:
             gains = high_band_gains(masks, spec_mono[0], net.config.sample_rate, net.config.hop, chunk.shape[-1])
             est = torch.cat([est, gains[:, None]], dim=1)
         return est.cpu()
+
+    def _pulse(self, masks: torch.Tensor, spec_mono: torch.Tensor, start: int) -> torch.Tensor:
+        """``masks`` [K, F, T] with each clicked object's output held to its size's level (pulse_gains)."""
+        cfg = self.net.config
+        frames = masks.shape[-1]
+        # each STFT frame's time on the level track (linear between its values; NaN next to an unknown one)
+        pos = (start + torch.arange(frames, device=masks.device) * cfg.hop) * (self.levels.shape[-1] / self.total)
+        i0 = pos.floor().long().clamp(max=self.levels.shape[-1] - 1)
+        i1 = (i0 + 1).clamp(max=self.levels.shape[-1] - 1)
+        w = pos - pos.floor()
+        smooth = max(1, int(round(PULSE_SMOOTH_SECONDS * cfg.sample_rate / cfg.hop)))
+        power = (masks * spec_mono.abs()[None]).pow(2).sum(1)  # [K, T]
+        out = masks.clone()
+        for k in range(len(masks)):
+            level = self.levels[k, i0] * (1 - w) + self.levels[k, i1] * w
+            if torch.isnan(level).all():
+                continue
+            gains = pulse_gains(power[k], level, cfg.click_size_quantile, cfg.click_size_min_corr, smooth,
+                                cfg.click_size_margin_db, cfg.click_size_quiet_db)
+            if gains is not None:
+                out[k] = masks[k] * gains[None]
+        return out
 
     @torch.no_grad()
     def run(self, blocks):

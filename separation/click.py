@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from separation.track import BoxTracker, box_masks, click_box, follow, object_box, track_frames
+from separation.track import BoxTracker, SizeMeter, box_masks, click_box, follow, object_box, track_frames
 from soundsift.errors import SoundSiftError
 
 DECODE_FPS = 10.0     # the encoder samples video at 10 fps
@@ -40,7 +40,7 @@ def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fract
     if not track:
         return np.tile(np.asarray(click_box(x, y, h, w, box_fraction), np.float32), (frames.shape[0], 1))
     box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
-    return track_frames(frames, index, box)
+    return track_frames(frames, index, box)[0]
 
 
 def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
@@ -110,6 +110,7 @@ class ClickTrack:
     index: int                   # the clicked frame's place in ``boxes``
     boxes: np.ndarray            # [N, 4] x0, y0, x1, y1 in decoded pixels
     first_frame: int = 0         # boxes[i] is the video's frame first_frame + i, at (first_frame + i) / fps s
+    fit: np.ndarray | None = None  # [N] how well each box's size was measured (SizeMeter.fit; NaN: not measured)
 
     def input_boxes(self) -> np.ndarray:
         """``boxes`` in the input video's pixels."""
@@ -172,8 +173,9 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
         bar.update(video.frames.shape[0])
         return video.frames
 
-    def finish(a: int, frames: torch.Tensor, boxes: np.ndarray) -> None:
-        done[a] = boxes
+    def finish(a: int, frames: torch.Tensor, tracked: tuple[np.ndarray, np.ndarray]) -> None:
+        done[a] = tracked
+        boxes = tracked[0]
         if each is not None:
             each(a, frames, boxes)
 
@@ -189,10 +191,13 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
         raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
     rgb, i = pictures(frames), index - a
     box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
-    forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
+    forward, backward, meter = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box), SizeMeter(rgb[i], box)
     with ThreadPoolExecutor(2) as both:  # backwards and forwards from the click at once
-        back, ahead_boxes = both.submit(follow, backward, rgb[:i][::-1]), both.submit(follow, forward, rgb[i + 1:])
-        finish(a, frames, np.concatenate([back.result()[::-1], np.asarray([box], np.float32), ahead_boxes.result()]))
+        back = both.submit(follow, backward, rgb[:i][::-1], meter=meter)
+        ahead = both.submit(follow, forward, rgb[i + 1:], meter=meter)
+        (back_boxes, back_fit), (ahead_boxes, ahead_fit) = back.result(), ahead.result()
+        finish(a, frames, (np.concatenate([back_boxes[::-1], np.asarray([box], np.float32), ahead_boxes]),
+                           np.concatenate([back_fit[::-1], [1.0], ahead_fit]).astype(np.float32)))
     ahead = frames.shape[0] == b - a  # the picture goes on past the clicked chunk
     starts = itertools.takewhile(lambda s: hi is None or s < hi, itertools.count(b, chunk))
     after = ((s, s + chunk if hi is None else min(s + chunk, hi)) for s in starts) if ahead else iter(())
@@ -208,7 +213,11 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
                 pending = pool.submit(decode, *nxt) if nxt else None
                 if frames.shape[0]:
                     rgb = pictures(frames)
-                    finish(first, frames, follow(tracker, rgb[::-1])[::-1] if backwards else follow(tracker, rgb))
+                    if backwards:
+                        boxes, fit = follow(tracker, rgb[::-1], meter=meter)
+                        finish(first, frames, (boxes[::-1], fit[::-1]))
+                    else:
+                        finish(first, frames, follow(tracker, rgb, meter=meter))
                 if frames.shape[0] < end - first:  # the picture's end (only ever after the click)
                     break
 
@@ -218,5 +227,6 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
             part.result()
     bar.close()
     first = min(done)
-    boxes = np.concatenate([done[k] for k in sorted(done)]).astype(np.float32)
-    return ClickTrack(DECODE_FPS, size, (h, w), index - first, boxes, first)
+    boxes = np.concatenate([done[k][0] for k in sorted(done)]).astype(np.float32)
+    fit = np.concatenate([done[k][1] for k in sorted(done)]).astype(np.float32)
+    return ClickTrack(DECODE_FPS, size, (h, w), index - first, boxes, first, fit)

@@ -77,6 +77,21 @@ class SeparatorConfig(JsonConfig):
     click_pick_weight: float = 0.4
     click_pick_seconds: float = 6.0
     click_pick_min_sync: float | None = None
+    # A clicked object that swells as its sound gets louder says when it sounds (two objects of one
+    # class look alike and sound alike: only this tells them apart). Its expected level is
+    # ``click_size_db`` x (side / its largest side - 1) dB, no lower than ``click_size_floor_db``, from
+    # the tracked boxes (separation/track.py); where the click's output is louder than that, frame by
+    # frame by more than ``click_size_margin_db``, it is turned down to that (separation/apply.py,
+    # ``pulse_gains``), its scale set by the ``click_size_quantile`` of (output level - expected level)
+    # over frames where the object is large. Only where the output's level correlates with the expected one by at least
+    # ``click_size_min_corr`` over a segment (the picture pulses with the sound; a camera's zoom does
+    # not). Chosen on validation scenes by recipes/separation/pulse_gate.py. 0: off.
+    click_size_db: float = 0.0
+    click_size_floor_db: float = -40.0
+    click_size_quantile: float = 0.2
+    click_size_min_corr: float = 0.3
+    click_size_margin_db: float = 0.0
+    click_size_quiet_db: float = 0.0  # only frames where the object is this far below its loudest are turned down
     # Where the weights come from: recipe stage, parent model, data, encoder, git commit (set by export).
     lineage: dict = field(default_factory=dict)
 

@@ -10,6 +10,7 @@ normalise it away)."""
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -75,14 +76,14 @@ def _place(track: torch.Tensor, first: int, frames: int, window: tuple[int, int]
 def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False,
                  around: float | None = None):
     """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate],
-    and its track (a :class:`separation.click.ClickTrack` for a file, None for frames in memory): the
+    and its track (a :class:`separation.click.ClickTrack`, at the frames' own rate and size in memory): the
     object outlined at the click, tracked forwards and backwards through the video
     (:mod:`separation.track`), cropped and run through the sync tower. ``video``: a file (decoded once,
     a chunk at a time; each chunk is cropped at its own size, so an object that comes nearer late in a
     long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps).
     ``around``: only this many seconds either side of the click are tracked and read (the rest of the
     sequence carries no timing), so a click's cost does not grow with the video's length."""
-    from separation.click import DECODE_FPS, frame_window, track_click_file
+    from separation.click import DECODE_FPS, ClickTrack, frame_window, track_click_file
     from separation.prompts import is_path
     from separation.track import object_box, track_frames
 
@@ -105,8 +106,34 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     lo, hi = frame_window(index, around, fps) if around is not None else (0, None)
     frames = frames[lo:hi]
     box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction)
-    sequence = object_track(encoder, frames, fps, track_frames(frames, index - lo, box))
-    return _place(sequence, int(round(lo / fps * rate)), frames_out, window), None
+    boxes, fit = track_frames(frames, index - lo, box)
+    sequence = object_track(encoder, frames, fps, boxes)
+    size = tuple(frames.shape[-2:])
+    return (_place(sequence, int(round(lo / fps * rate)), frames_out, window),
+            ClickTrack(fps, size, size, index - lo, boxes, lo, fit))
+
+
+def size_levels(track, seconds: float, db_per_size: float, floor_db: float) -> torch.Tensor:
+    """The clicked object's expected level [N] in dB below its loudest, one value per video frame of the
+    input's ``seconds`` (NaN where it was not tracked or its size not measured): ``db_per_size`` x (its
+    box's side / its largest side - 1; the 95th percentile of its sides, as one frame
+    sized wrongly would move the largest), between ``floor_db`` and 0 (SeparatorConfig.click_size_db)."""
+    from separation.track import SIZE_MIN_MATCH
+
+    n = max(1, int(math.ceil(seconds * track.fps)))
+    boxes = np.asarray(track.boxes, np.float64)
+    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    sized = np.zeros(len(side), bool) if track.fit is None else np.nan_to_num(track.fit) >= SIZE_MIN_MATCH
+    if not sized.any():
+        return torch.full((n,), float("nan"))
+    largest = np.percentile(side[sized], 95)  # one frame matched too large would lower every other
+    level = np.clip(db_per_size * (side / largest - 1), floor_db, 0.0)
+    level[~sized] = np.nan
+    out = torch.full((n,), float("nan"))
+    a, b = track.first_frame, min(track.first_frame + len(level), n)
+    if b > a:
+        out[a:b] = torch.from_numpy(level[: b - a]).float()
+    return out
 
 
 def sync_correlation(encoder, timing: torch.Tensor, wave: torch.Tensor, rate: int) -> float:

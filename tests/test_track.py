@@ -11,7 +11,7 @@ import pytest
 
 from recipes.separation.track_bench import pulsing_scene
 from separation.click import track_click_file, window_boxes
-from separation.track import box_iou
+from separation.track import SIZE_MIN_MATCH, box_iou, object_box, track_frames, unlike_border
 from soundsift.io import save_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +75,30 @@ def test_a_file_is_tracked_alike_in_any_chunks_and_around_the_click(tmp_path, sc
                - box_iou(whole.boxes[mid - 10: mid + 11], truth[mid - 10: mid + 11]).mean()) < 0.1
     assert near.box_at(click[0] + 2.0) is None and near.box_at(click[0]) is not None
     assert box_iou(whole.boxes, truth).mean() > 0.4
+
+
+def test_the_tracked_box_grows_and_shrinks_with_the_pulsing_object(scenes):
+    """The renderer sizes each object by its sound's level; the tracked box's side follows the true side
+    (the size the separator reads a click's level from), and every frame of these clean scenes is sized."""
+    for frames, boxes in scenes[:2]:
+        mid = len(frames) // 2
+        for truth in boxes:
+            x, y = _centre(truth, mid)
+            box = object_box(frames[mid].transpose(1, 2, 0), x, y, 0.25)
+            found, fit = track_frames(frames, mid, box)
+            side = lambda b: np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])  # noqa: E731
+            assert np.corrcoef(side(found), side(truth))[0, 1] > 0.9
+            assert fit[mid] == 1.0 and np.mean(fit >= SIZE_MIN_MATCH) > 0.9
+
+
+def test_a_thin_object_grabcut_misses_is_boxed_by_what_differs_from_the_border():
+    """On a gradient background, a thin bar inside the click box: the box is the bar's, not the click box;
+    a click on plain background keeps the click box."""
+    yy = np.linspace(0, 1, 224)[:, None, None]
+    frame = (np.array([40, 90, 160]) * (1 - yy) + np.array([200, 180, 60]) * yy).repeat(224, 1).astype(np.uint8)
+    frame[100:110, 90:130] = (250, 20, 20)
+    assert unlike_border(frame, (82, 77, 138, 133), 110, 105) == (90.0, 100.0, 130.0, 110.0)
+    assert unlike_border(frame, (10, 10, 66, 66), 38, 38) == (10, 10, 66, 66)
 
 
 @pytest.mark.slow  # over 8 s: CI runs it (make test ALL=1)

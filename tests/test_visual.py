@@ -136,6 +136,75 @@ def test_a_click_reaches_the_separator_through_its_timing(encoder):
     assert barred.targets[0].pow(2).sum() >= both.targets[0].pow(2).sum() - 1e-6
 
 
+def test_pulse_gains_turn_an_output_down_to_its_objects_size():
+    """The object is loud for the first half and at its smallest for the second; the output also holds
+    another steady sound. The output is kept where the object is large and turned down to the object's
+    expected level where it is small; a size that does not move, or moves against the output, says nothing."""
+    from separation.apply import pulse_gains
+
+    level = torch.cat([torch.zeros(200), torch.full((200,), -40.0)])
+    power = torch.cat([torch.full((200,), 1.5), torch.full((200,), 0.5)])  # the target (1) + another sound (0.5)
+    gains = pulse_gains(power, level, quantile=0.2, min_corr=0.3, smooth=6)
+    assert gains[:190].min() > 0.99 and gains[210:].max() < 0.05
+    assert pulse_gains(power, torch.zeros(400), 0.2, 0.3, 6) is None  # the size never changes
+    assert pulse_gains(power, level.flip(0), 0.2, 0.3, 6) is None  # louder where the object is small
+    unknown = level.clone()
+    unknown[300:] = float("nan")  # frames not sized are left alone
+    gains = pulse_gains(power, unknown, 0.2, 0.3, 6)
+    assert gains[210:290].max() < 0.05 and torch.all(gains[300:] == 1)
+    # a burst while the object is large: turned down to the object's level unless only quiet frames are
+    # (``quiet``) or a margin lets it through; the quiet frames are turned down either way
+    power[50:100] = 6.0
+    assert pulse_gains(power, level, 0.5, 0.3, 6)[60:90].max() < 0.7
+    for kept in (pulse_gains(power, level, 0.5, 0.3, 6, quiet=-20.0), pulse_gains(power, level, 0.5, 0.3, 6, margin=8.0)):
+        assert kept[60:90].min() > 0.99 and kept[210:].max() < 0.2
+
+
+def test_pulse_gate_fits_the_level_per_size_over_sized_frames_above_the_floor():
+    """recipes.separation.pulse_gate's fit: level = slope x (relative size - 1), over frames whose size
+    was measured and whose level is above the -40 dB floor (frames at the floor say only "at most")."""
+    from recipes.separation.pulse_gate import fit_slope
+
+    rng = np.random.default_rng(0)
+    objects = []
+    for _ in range(5):
+        r = rng.uniform(0.55, 1.0, 200)
+        level = np.maximum(80.0 * (r - 1), -40.0)
+        sized = rng.random(200) > 0.2
+        wrong = r.copy()
+        wrong[~sized] = 1.0  # unmeasured frames carry a size that must not count
+        objects.append((wrong, level, sized))
+    slope, r2, share = fit_slope(objects)
+    assert slope == pytest.approx(80.0, rel=1e-6) and r2 == pytest.approx(1.0) and 0.75 < share < 0.85
+
+
+@pytest.mark.slow  # over 8 s (the shipped separator, four separations): CI runs it (make test ALL=1)
+def test_a_click_tells_two_like_objects_apart_by_their_size():
+    """Two identical pictures whose sounds, two stretches of one recorded voice, take turns a second at a
+    time: only their sizes over time say which is which. With the size reading on, each click's output is
+    nearer its own object's sound than the other's, and nearer it than with the reading off."""
+    from recipes.data.scenes import render_scene
+    from separation import Separator
+    from soundsift.io import load_audio
+    from soundsift.metrics import si_sdr
+
+    voice = load_audio(Path(__file__).resolve().parents[1] / "examples" / "test" / "test-000001" / "s2-female-speech.flac")[0][0]
+    on = np.repeat(np.arange(4) % 2 == 0, 16000)
+    waves = [(voice[:64000].numpy() * on).astype(np.float32), (voice[32000:96000].numpy() * ~on).astype(np.float32)]
+    frames, boxes = render_scene([("👩", w) for w in waves], 16000, 4.0, np.random.default_rng(3))
+    mix, video = torch.from_numpy(np.sum(waves, 0))[None], (torch.from_numpy(frames), 10.0)
+    sep = Separator.from_pretrained()
+    for k in range(2):
+        truth = np.asarray(boxes[k], np.float32)
+        click = (2.0, float(truth[20, [0, 2]].mean()), float(truth[20, [1, 3]].mean()))
+        sep.net.config.click_size_db = 0.0
+        off = sep.separate(mix, 16000, video=video, click=click).targets[0][0]
+        sep.net.config.click_size_db = 70.0  # off in the shipped config (docs/SEPARATION.md)
+        sized = sep.separate(mix, 16000, video=video, click=click).targets[0][0]
+        own, other = torch.from_numpy(waves[k]), torch.from_numpy(waves[1 - k])
+        assert si_sdr(sized, own) > si_sdr(sized, other) + 10 and si_sdr(sized, own) > si_sdr(off, own) + 5
+
+
 @pytest.mark.slow  # over 8 s (draws a corpus, tracks every object): CI runs it (make test ALL=1)
 def test_click_examples_carry_the_clicked_objects_timing(tiny_corpus, tmp_path, encoder):
     from recipes.data.build import read_manifest

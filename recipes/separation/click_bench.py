@@ -12,7 +12,9 @@ Several ``--data`` give one table each (e.g. the same test mixtures drawn in eac
 A variant sets the separator config's ``click_track``, ``click_window_seconds``,
 ``click_box_fraction``, ``click_query``, ``click_timing_seconds``, ``click_pick_below`` and ``click_pick_min_sync`` (``track``,
 ``window``, ``box``, ``query``, ``timing``: seconds either side of the click, ``none`` for the whole video;
-``pick``, ``pickbar``) for that run;
+``pick``, ``pickbar``), and the size reading's ``click_size_db``, ``_quantile``, ``_min_corr``,
+``_floor_db``, ``_margin_db`` and ``_quiet_db`` (``size``, ``sizeq``, ``sizecorr``, ``sizefloor``,
+``sizemargin``, ``sizequiet``) for that run;
 the shipped values are the first row. ``--per-class`` adds the shipped variant's click SI-SDRi per
 class (held-out classes among them)."""
 
@@ -44,7 +46,10 @@ def timing_seconds(text: str) -> float | None:
 KEYS = {"track": ("click_track", lambda v: v.lower() in ("1", "true", "yes")),
         "window": ("click_window_seconds", float), "box": ("click_box_fraction", float),
         "query": ("click_query", str), "timing": ("click_timing_seconds", timing_seconds),
-        "pick": ("click_pick_below", float), "pickbar": ("click_pick_min_sync", float)}
+        "pick": ("click_pick_below", float), "pickbar": ("click_pick_min_sync", float),
+        "size": ("click_size_db", float), "sizeq": ("click_size_quantile", float),
+        "sizecorr": ("click_size_min_corr", float), "sizefloor": ("click_size_floor_db", float),
+        "sizemargin": ("click_size_margin_db", float), "sizequiet": ("click_size_quiet_db", float)}
 
 
 def parse_variant(text: str) -> dict:
