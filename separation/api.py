@@ -280,9 +280,11 @@ class Separator:
             frames = torch.as_tensor(video[0])
             source = (id(video[0]), tuple(frames.shape), float(video[1]), int(frames.view(-1)[:: 9973].sum()))
         cfg = self.net.config
-        key = (source, tuple(map(float, click)), cfg.click_box_fraction, cfg.click_timing_seconds, round(seconds, 3))
+        sized = bool(cfg.click_size_db)  # boxes sized only for the size reading (docs/SEPARATION.md)
+        key = (source, tuple(map(float, click)), cfg.click_box_fraction, cfg.click_timing_seconds, round(seconds, 3), sized)
         return _kept(self._timing_cache, key, lambda: click_timing(
-            self.encoder, video, click, cfg.click_box_fraction, seconds, progress, around=cfg.click_timing_seconds))
+            self.encoder, video, click, cfg.click_box_fraction, seconds, progress, around=cfg.click_timing_seconds,
+            sized=sized))
 
     def prompt_queries(self, wave, sample_rate: int, text=None, audio_query=None, spans=None, video=None,
                        click=None, click_query: str | None = None) -> torch.Tensor:

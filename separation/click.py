@@ -40,7 +40,7 @@ def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fract
     if not track:
         return np.tile(np.asarray(click_box(x, y, h, w, box_fraction), np.float32), (frames.shape[0], 1))
     box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
-    return track_frames(frames, index, box)[0]
+    return track_frames(frames, index, box, sized=False)[0]
 
 
 def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
@@ -141,14 +141,16 @@ class ClickTrack:
 
 def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
                      chunk_seconds: float = 30.0, around: float | None = None, progress: bool = False,
-                     each=None) -> ClickTrack:
+                     each=None, sized: bool = False) -> ClickTrack:
     """Follow the clicked object through the whole video (or ``around`` seconds either side of the
     click), forwards and backwards from the click, decoding one chunk of ``chunk_seconds`` at a time
     (a long video is never held whole; chunks lie on a fixed grid from the video's start, the clicked
     one first, then those after it and those before it at once, in two threads).
     ``each(first_frame, frames, boxes)``, if given, sees every chunk once as it is tracked (frames uint8
     [n, 3, H, W], their boxes [n, 4]; called from either thread), so a caller that needs the pictures
-    too decodes the video once. ``ClickTrack.boxes`` start at the first
+    too decodes the video once. ``sized``: each box is sized (:class:`separation.track.SizeMeter`) and a
+    click GrabCut finds nothing under is boxed by :func:`separation.track.unlike_border`, as the size
+    reading needs (``SeparatorConfig.click_size_db``). ``ClickTrack.boxes`` start at the first
     tracked frame: ``index`` is the clicked frame's place among them."""
     from soundsift.errors import MediaError
     from soundsift.io import load_video
@@ -190,8 +192,9 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     if frames.shape[0] <= index - a:
         raise SoundSiftError(f"{path}: no frame could be decoded at {t:g} s")
     rgb, i = pictures(frames), index - a
-    box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction)
-    forward, backward, meter = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box), SizeMeter(rgb[i], box)
+    box = object_box(rgb[i], x * size[1] / w, y * size[0] / h, box_fraction, sized=sized)
+    meter = SizeMeter(rgb[i], box) if sized else None
+    forward, backward = BoxTracker(rgb[i], box), BoxTracker(rgb[i], box)
     with ThreadPoolExecutor(2) as both:  # backwards and forwards from the click at once
         back = both.submit(follow, backward, rgb[:i][::-1], meter=meter)
         ahead = both.submit(follow, forward, rgb[i + 1:], meter=meter)

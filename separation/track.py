@@ -69,15 +69,15 @@ def unlike_border(frame: np.ndarray, box, x: float, y: float) -> tuple[float, fl
 
 
 def object_box(frame: np.ndarray, x: float, y: float, box_fraction: float,
-               fallback=None) -> tuple[float, float, float, float]:
+               fallback=None, sized: bool = False) -> tuple[float, float, float, float]:
     """The box of the object under (x, y) on ``frame`` (uint8 [H, W, 3] RGB): GrabCut's foreground
     around the click, the connected part that holds the click (or lies nearest to it). Where no object
-    stands out, the part of :func:`click_box` unlike its border (:func:`unlike_border`), or the click
-    box itself."""
+    stands out, the click box itself (``sized``: the part of it unlike its border, :func:`unlike_border`)."""
     cv2 = _cv2()
     h, w = frame.shape[:2]
     if fallback is None:
-        fallback = unlike_border(frame, click_box(x, y, h, w, box_fraction), x, y)
+        fallback = click_box(x, y, h, w, box_fraction)
+        fallback = unlike_border(frame, fallback, x, y) if sized else fallback
     half = SEARCH_SCALE * box_fraction * min(h, w) / 2
     x0, y0 = int(max(x - half, 0)), int(max(y - half, 0))
     x1, y1 = int(min(x + half, w)), int(min(y + half, h))
@@ -215,14 +215,14 @@ def follow(tracker: BoxTracker, frames: np.ndarray, stride: int = TRACK_STRIDE,
     return (boxes, np.full(n, np.nan, np.float32)) if meter is None else meter.fit(frames, boxes)
 
 
-def track_frames(frames: torch.Tensor | np.ndarray, index: int, box,
-                 stride: int = TRACK_STRIDE) -> tuple[np.ndarray, np.ndarray]:
+def track_frames(frames: torch.Tensor | np.ndarray, index: int, box, stride: int = TRACK_STRIDE,
+                 sized: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Boxes [T, 4] of the object in ``box`` on frame ``index`` of ``frames`` (uint8 [T, 3, H, W]),
     tracked forwards to the last frame and backwards to the first (see :func:`follow`), and their size
-    match scores [T] (1 on the clicked frame)."""
+    match scores [T] (1 on the clicked frame; ``sized`` False: the tracker's boxes, scores NaN)."""
     arr = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
     arr = arr.transpose(0, 2, 3, 1)
-    meter = SizeMeter(arr[index], box)
+    meter = SizeMeter(arr[index], box) if sized else None
     after, after_fit = follow(BoxTracker(arr[index], box), arr[index + 1:], stride, meter)
     before, before_fit = follow(BoxTracker(arr[index], box), arr[:index][::-1], stride, meter)
     return (np.concatenate([before[::-1], np.asarray([box], np.float32), after]),

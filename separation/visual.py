@@ -74,7 +74,7 @@ def _place(track: torch.Tensor, first: int, frames: int, window: tuple[int, int]
 
 
 def click_timing(encoder, video, click, box_fraction: float, seconds: float, progress: bool = False,
-                 around: float | None = None):
+                 around: float | None = None, sized: bool = False):
     """The clicked object's sync sequence over the whole input, [d, seconds x the encoder's video rate],
     and its track (a :class:`separation.click.ClickTrack`, at the frames' own rate and size in memory): the
     object outlined at the click, tracked forwards and backwards through the video
@@ -82,7 +82,8 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     a chunk at a time; each chunk is cropped at its own size, so an object that comes nearer late in a
     long video does not shrink its early crops) or (frames uint8 [T, 3, H, W], fps).
     ``around``: only this many seconds either side of the click are tracked and read (the rest of the
-    sequence carries no timing), so a click's cost does not grow with the video's length."""
+    sequence carries no timing), so a click's cost does not grow with the video's length. ``sized``: the
+    boxes are sized (separation/track.py ``SizeMeter``), as the size reading needs."""
     from separation.click import DECODE_FPS, ClickTrack, frame_window, track_click_file
     from separation.prompts import is_path
     from separation.track import object_box, track_frames
@@ -97,7 +98,8 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
             def crop(first: int, frames: torch.Tensor, boxes: np.ndarray) -> None:
                 parts[first] = pool.submit(object_track, encoder, frames, DECODE_FPS, boxes)
 
-            track = track_click_file(video, click, box_fraction, around=around, progress=progress, each=crop)
+            track = track_click_file(video, click, box_fraction, around=around, progress=progress, each=crop,
+                                     sized=sized)
             sequence = torch.cat([parts[k].result() for k in sorted(parts)])
         return _place(sequence, int(round(track.first_frame / DECODE_FPS * rate)), frames_out, window), track
     frames, fps = torch.as_tensor(video[0]), float(video[1])
@@ -105,8 +107,8 @@ def click_timing(encoder, video, click, box_fraction: float, seconds: float, pro
     index = min(max(int(round(t * fps)), 0), frames.shape[0] - 1)
     lo, hi = frame_window(index, around, fps) if around is not None else (0, None)
     frames = frames[lo:hi]
-    box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction)
-    boxes, fit = track_frames(frames, index - lo, box)
+    box = object_box(np.asarray(frames[index - lo]).transpose(1, 2, 0), x, y, box_fraction, sized=sized)
+    boxes, fit = track_frames(frames, index - lo, box, sized=sized)
     sequence = object_track(encoder, frames, fps, boxes)
     size = tuple(frames.shape[-2:])
     return (_place(sequence, int(round(lo / fps * rate)), frames_out, window),
