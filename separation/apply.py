@@ -49,11 +49,16 @@ def high_band_gains(masks: torch.Tensor, spec_mono: torch.Tensor, sample_rate: i
     first = min(int(HIGH_BAND_FROM_HZ / (sample_rate / 2) * (n_bins - 1)), n_bins - 1)
     power = spec_mono[first:].abs().pow(2)
     gains = (masks[:, first:] * power).sum(1) / power.sum(0).clamp(min=1e-10)  # [K, T]
-    pos = torch.arange(length, device=masks.device) / hop
-    j0 = pos.floor().long().clamp(max=gains.shape[-1] - 1)
-    j1 = (j0 + 1).clamp(max=gains.shape[-1] - 1)
+    return _between(gains, torch.arange(length, device=masks.device) / hop).clamp(0, 1) ** HIGH_BAND_POWER
+
+
+def _between(values: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """``values`` [..., N] at fractional indices ``pos`` [n] (>= 0), linear between neighbours and held
+    past the last: [..., n] (NaN next to a NaN value)."""
+    j0 = pos.floor().long().clamp(max=values.shape[-1] - 1)
+    j1 = (j0 + 1).clamp(max=values.shape[-1] - 1)
     w = (pos - j0).clamp(0, 1)
-    return (gains[:, j0] * (1 - w) + gains[:, j1] * w).clamp(0, 1) ** HIGH_BAND_POWER
+    return values[..., j0] * (1 - w) + values[..., j1] * w
 
 
 # The output's level is smoothed over this long before it is compared with the object's size (the
@@ -212,16 +217,13 @@ class SegmentStream:
         """``masks`` [K, F, T] with each clicked object's output held to its size's level (pulse_gains)."""
         cfg = self.net.config
         frames = masks.shape[-1]
-        # each STFT frame's time on the level track (linear between its values; NaN next to an unknown one)
+        # each STFT frame's place on the level track
         pos = (start + torch.arange(frames, device=masks.device) * cfg.hop) * (self.levels.shape[-1] / self.total)
-        i0 = pos.floor().long().clamp(max=self.levels.shape[-1] - 1)
-        i1 = (i0 + 1).clamp(max=self.levels.shape[-1] - 1)
-        w = pos - pos.floor()
+        levels = _between(self.levels, pos)  # [K, T]
         smooth = max(1, int(round(PULSE_SMOOTH_SECONDS * cfg.sample_rate / cfg.hop)))
         power = (masks * spec_mono.abs()[None]).pow(2).sum(1)  # [K, T]
         out = masks.clone()
-        for k in range(len(masks)):
-            level = self.levels[k, i0] * (1 - w) + self.levels[k, i1] * w
+        for k, level in enumerate(levels):
             if torch.isnan(level).all():
                 continue
             gains = pulse_gains(power[k], level, cfg.click_size_quantile, cfg.click_size_min_corr, smooth,

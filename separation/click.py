@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from separation.track import BoxTracker, SizeMeter, box_masks, click_box, follow, object_box, track_frames
+from separation.track import (BoxTracker, SizeMeter, around_click, box_masks, click_box, follow, object_box,
+                             track_frames)
 from soundsift.errors import SoundSiftError
 
 DECODE_FPS = 10.0     # the encoder samples video at 10 fps
@@ -40,7 +41,7 @@ def window_boxes(frames: torch.Tensor, index: int, x: float, y: float, box_fract
     if not track:
         return np.tile(np.asarray(click_box(x, y, h, w, box_fraction), np.float32), (frames.shape[0], 1))
     box = object_box(np.asarray(frames[index]).transpose(1, 2, 0), x, y, box_fraction)
-    return track_frames(frames, index, box, sized=False)[0]
+    return track_frames(frames, index, box)[0]
 
 
 def click_window(frames: torch.Tensor, fps: float, click, window_seconds: float = 1.0,
@@ -198,9 +199,7 @@ def track_click_file(path: str | os.PathLike, click, box_fraction: float = 0.25,
     with ThreadPoolExecutor(2) as both:  # backwards and forwards from the click at once
         back = both.submit(follow, backward, rgb[:i][::-1], meter=meter)
         ahead = both.submit(follow, forward, rgb[i + 1:], meter=meter)
-        (back_boxes, back_fit), (ahead_boxes, ahead_fit) = back.result(), ahead.result()
-        finish(a, frames, (np.concatenate([back_boxes[::-1], np.asarray([box], np.float32), ahead_boxes]),
-                           np.concatenate([back_fit[::-1], [1.0], ahead_fit]).astype(np.float32)))
+        finish(a, frames, around_click(back.result(), box, ahead.result()))
     ahead = frames.shape[0] == b - a  # the picture goes on past the clicked chunk
     starts = itertools.takewhile(lambda s: hi is None or s < hi, itertools.count(b, chunk))
     after = ((s, s + chunk if hi is None else min(s + chunk, hi)) for s in starts) if ahead else iter(())

@@ -83,8 +83,8 @@ class SeparatorConfig(JsonConfig):
     # the tracked boxes (separation/track.py); where the click's output is louder than that, frame by
     # frame by more than ``click_size_margin_db``, it is turned down to that (separation/apply.py,
     # ``pulse_gains``), its scale set by the ``click_size_quantile`` of (output level - expected level)
-    # over frames where the object is large. Only where the output's level correlates with the expected one by at least
-    # ``click_size_min_corr`` over a segment (the picture pulses with the sound; a camera's zoom does
+    # over frames where the object is large. Only where the output's level correlates with the expected
+    # one by at least ``click_size_min_corr`` over a segment (the picture pulses with the sound; a camera's zoom does
     # not). Chosen on validation scenes by recipes/separation/pulse_gate.py. 0: off.
     click_size_db: float = 0.0
     click_size_floor_db: float = -40.0

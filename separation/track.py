@@ -216,17 +216,29 @@ def follow(tracker: BoxTracker, frames: np.ndarray, stride: int = TRACK_STRIDE,
 
 
 def track_frames(frames: torch.Tensor | np.ndarray, index: int, box, stride: int = TRACK_STRIDE,
-                 sized: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                 sized: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Boxes [T, 4] of the object in ``box`` on frame ``index`` of ``frames`` (uint8 [T, 3, H, W]),
     tracked forwards to the last frame and backwards to the first (see :func:`follow`), and their size
-    match scores [T] (1 on the clicked frame; ``sized`` False: the tracker's boxes, scores NaN)."""
+    match scores [T] (1 on the clicked frame; unless ``sized``, the tracker's boxes and scores NaN)."""
     arr = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
     arr = arr.transpose(0, 2, 3, 1)
     meter = SizeMeter(arr[index], box) if sized else None
-    after, after_fit = follow(BoxTracker(arr[index], box), arr[index + 1:], stride, meter)
-    before, before_fit = follow(BoxTracker(arr[index], box), arr[:index][::-1], stride, meter)
-    return (np.concatenate([before[::-1], np.asarray([box], np.float32), after]),
-            np.concatenate([before_fit[::-1], [1.0], after_fit]).astype(np.float32))
+    after = follow(BoxTracker(arr[index], box), arr[index + 1:], stride, meter)
+    before = follow(BoxTracker(arr[index], box), arr[:index][::-1], stride, meter)
+    return around_click(before, box, after)
+
+
+def around_click(before: tuple[np.ndarray, np.ndarray], box, after: tuple[np.ndarray, np.ndarray]):
+    """(boxes [T, 4], size match scores [T]) of a track: ``before`` as :func:`follow` gave it going
+    backwards from the clicked frame, the clicked ``box`` (score 1), then ``after``."""
+    return (np.concatenate([before[0][::-1], np.asarray([box], np.float32), after[0]]).astype(np.float32),
+            np.concatenate([before[1][::-1], [1.0], after[1]]).astype(np.float32))
+
+
+def box_sides(boxes) -> np.ndarray:
+    """Each box's longer side [N] (boxes [N, 4] x0, y0, x1, y1): the size a pulsing object is drawn at."""
+    boxes = np.asarray(boxes, np.float64)
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
 
 
 def box_masks(boxes: np.ndarray, h: int, w: int) -> torch.Tensor:

@@ -120,11 +120,10 @@ def size_levels(track, seconds: float, db_per_size: float, floor_db: float) -> t
     input's ``seconds`` (NaN where it was not tracked or its size not measured): ``db_per_size`` x (its
     box's side / its largest side - 1; the 95th percentile of its sides, as one frame
     sized wrongly would move the largest), between ``floor_db`` and 0 (SeparatorConfig.click_size_db)."""
-    from separation.track import SIZE_MIN_MATCH
+    from separation.track import SIZE_MIN_MATCH, box_sides
 
     n = max(1, int(math.ceil(seconds * track.fps)))
-    boxes = np.asarray(track.boxes, np.float64)
-    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    side = box_sides(track.boxes)
     sized = np.zeros(len(side), bool) if track.fit is None else np.nan_to_num(track.fit) >= SIZE_MIN_MATCH
     if not sized.any():
         return torch.full((n,), float("nan"))

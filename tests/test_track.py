@@ -11,7 +11,7 @@ import pytest
 
 from recipes.separation.track_bench import pulsing_scene
 from separation.click import track_click_file, window_boxes
-from separation.track import SIZE_MIN_MATCH, box_iou, object_box, track_frames, unlike_border
+from separation.track import SIZE_MIN_MATCH, box_iou, box_sides, object_box, track_frames, unlike_border
 from soundsift.io import save_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +85,8 @@ def test_the_tracked_box_grows_and_shrinks_with_the_pulsing_object(scenes):
         for truth in boxes:
             x, y = _centre(truth, mid)
             box = object_box(frames[mid].transpose(1, 2, 0), x, y, 0.25)
-            found, fit = track_frames(frames, mid, box)
-            side = lambda b: np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])  # noqa: E731
-            assert np.corrcoef(side(found), side(truth))[0, 1] > 0.9
+            found, fit = track_frames(frames, mid, box, sized=True)
+            assert np.corrcoef(box_sides(found), box_sides(truth))[0, 1] > 0.9
             assert fit[mid] == 1.0 and np.mean(fit >= SIZE_MIN_MATCH) > 0.9
 
 

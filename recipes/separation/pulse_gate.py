@@ -28,7 +28,7 @@ from recipes.data.scenes import loudness_envelope
 from recipes.separation.click_bench import click_at
 from recipes.separation.pair_bench import bench, pair_scene, same_class_pairs
 from separation.api import Separator
-from separation.track import SIZE_MIN_MATCH, object_box, track_frames
+from separation.track import SIZE_MIN_MATCH, box_sides, object_box, track_frames
 
 FLOOR_DB = -40.0  # the scenes' renderer draws an object at its smallest 40 dB below its loudest
 
@@ -43,9 +43,9 @@ def size_and_level(root: Path, split: str, style: str, pairs: int, box_fraction:
         for k in range(2):
             t, x, y = click_at(boxes[k], n, 10.0)
             f = int(round(t * 10))
-            box = object_box(frames[f].transpose(1, 2, 0), x, y, box_fraction)
-            found, fit = track_frames(frames, f, box)
-            side = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
+            box = object_box(frames[f].transpose(1, 2, 0), x, y, box_fraction, sized=True)  # as the separator sizes
+            found, fit = track_frames(frames, f, box, sized=True)
+            side = box_sides(found)
             sized = np.nan_to_num(fit) >= SIZE_MIN_MATCH
             level = FLOOR_DB * (1 - loudness_envelope(sources[k], rate, np.arange(n) / 10.0))
             out.append((side / side[sized].max(), level, sized))
